@@ -1,0 +1,170 @@
+"""A connection to one cluster: kubeconfig and context, raw JSON requests,
+and the mapping of transport and HTTP failures onto typed errors.
+
+Lists are read as raw JSON into our own dataclasses: on large clusters the
+client's typed models cost about twice the time of the request itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from llmkube_tui.backend.errors import (
+    BackendError,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    Unreachable,
+)
+from llmkube_tui.backend.target import Target
+
+# (connect, read) seconds. Every request carries one: a hung API server must
+# never hang the dashboard or a script.
+DEFAULT_TIMEOUT = (3.0, 15.0)
+
+_STATUS_ERRORS: dict[int, type[BackendError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Invalid,
+}
+
+
+class Connection:
+    def __init__(
+        self, api_client: client.ApiClient, context: str, server: str, namespace: str = "default"
+    ) -> None:
+        self.api_client = api_client
+        self.context = context
+        self.server = server
+        # The context's namespace: where a user who may not list namespaces works.
+        self.namespace = namespace
+
+    @classmethod
+    def open(cls, target: Target | None = None) -> Connection:
+        """Kubeconfig (flag, $KUBECONFIG, ~/.kube/config) first, then the
+        in-cluster service account, as kubectl does."""
+        target = target or Target()
+        cfg = client.Configuration()
+        kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG") or None
+        default_path = Path.home() / ".kube" / "config"
+        try:
+            if kubeconfig or default_path.exists():
+                path = kubeconfig or str(default_path)
+                config.load_kube_config(
+                    config_file=path,
+                    context=target.context,
+                    client_configuration=cfg,
+                    persist_config=False,
+                )
+                contexts, active = config.list_kube_config_contexts(config_file=path)
+                chosen = next(
+                    (c for c in contexts if c["name"] == target.context), active
+                )
+                context = chosen["name"]
+                namespace = chosen.get("context", {}).get("namespace") or "default"
+            elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_incluster_config(client_configuration=cfg)
+                context = "in-cluster"
+                namespace = _incluster_namespace()
+            else:
+                raise ConfigError(
+                    "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or create "
+                    f"{default_path}"
+                )
+        except (ConfigException, OSError, ValueError, TypeError, KeyError) as err:
+            raise ConfigError(f"cannot load kubeconfig: {err}") from err
+        # Fail fast on a dead server; the callers decide when to try again.
+        cfg.retries = 0
+        return cls(client.ApiClient(cfg), context, str(cfg.host), namespace)
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+    ) -> Any:
+        """One API call; the decoded JSON answer, or a typed BackendError."""
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        try:
+            serialized = self.api_client.param_serialize(
+                method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+            )
+            response = self.api_client.call_api(*serialized, _request_timeout=timeout)
+            data = response.read()
+        except ApiException as err:
+            # The client reports TLS failures as status 0.
+            raise Unreachable(f"cannot reach the API server at {self.server}: {err.reason}") from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(
+                f"cannot reach the API server at {self.server}: {_reason(err)}"
+            ) from err
+        if not 200 <= response.status < 300:
+            raise _status_error(response.status, data, method, path)
+        return json.loads(data) if data else None
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def create(self, path: str, body: dict[str, Any], *, exist_ok: bool = False) -> Any:
+        """POST `body` to the collection at `path`. With exist_ok an object of
+        that name is left as it is and returned, never changed."""
+        try:
+            return self.request("POST", path, body=body)
+        except Conflict:
+            if not exist_ok:
+                raise
+            return self.get(f"{path}/{body['metadata']['name']}")
+
+
+def _incluster_namespace() -> str:
+    try:
+        return Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read_text().strip()
+    except OSError:
+        return "default"
+
+
+def _reason(err: Exception) -> str:
+    reason = getattr(err, "reason", None)
+    return str(reason or err)
+
+
+def _status_error(status: int, data: bytes, method: str, path: str) -> BackendError:
+    message = ""
+    try:
+        message = json.loads(data).get("message", "")
+    except (ValueError, AttributeError):
+        message = data[:200].decode(errors="replace")
+    kind = _STATUS_ERRORS.get(status, BackendError)
+    prefix = {
+        Forbidden: "forbidden",
+        Unauthorized: "unauthorized",
+        NotFound: "not found",
+        Conflict: "conflict",
+        Invalid: "invalid",
+    }.get(kind, f"HTTP {status}")
+    return kind(f"{prefix}: {message or method + ' ' + path}")

@@ -1,0 +1,14 @@
+"""Which cluster to talk to, as the operator named it on the command line.
+
+Kept apart from the connection so that naming a target does not import the
+kubernetes client (a second of start-up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    kubeconfig: str | None = None
+    context: str | None = None

@@ -1,0 +1,352 @@
+"""Start, stop and inspect the local cluster's processes.
+
+One state directory holds everything of one cluster: certificates, etcd data,
+logs, pid files and the ports in use. The demo and the test fixtures use
+different state directories and ports, so neither disturbs the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from llmkube_tui.localcluster.build import binary, ensure_built
+from llmkube_tui.localcluster.pki import KeyPair, Pki
+
+DEMO_STATE_DIR = Path(os.environ.get("LLMKUBE_TUI_STATE", "/var/lib/llmkube-tui/demo"))
+SERVICE_CIDR = "10.0.0.0/24"
+
+
+class LocalClusterError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Ports:
+    apiserver: int = 16443
+    etcd_client: int = 12379
+    etcd_peer: int = 12380
+
+    @classmethod
+    def ephemeral(cls) -> Ports:
+        return cls(apiserver=free_port(), etcd_client=free_port(), etcd_peer=free_port())
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    ready: Callable[[], bool] = field(repr=False)
+
+
+class LocalCluster:
+    """etcd and kube-apiserver on 127.0.0.1 with TLS, client certificates and RBAC.
+
+    Components are an ordered list, so the node's parts (controller manager,
+    scheduler, containerd, kubelet) join by appending to it.
+    """
+
+    def __init__(self, state_dir: Path = DEMO_STATE_DIR, ports: Ports | None = None) -> None:
+        self.state_dir = state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        saved = self._saved_ports()
+        self.ports = ports or saved or Ports()
+        self.pki = Pki(self.state_dir / "pki")
+        self.run_dir = self.state_dir / "run"
+        self.log_dir = self.state_dir / "logs"
+        self.kubeconfig = self.state_dir / "admin.kubeconfig"
+        self.admin = self.pki.issue("admin", "admin", ("system:masters",))
+
+    # -- layout ---------------------------------------------------------
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.ports.apiserver}"
+
+    def _saved_ports(self) -> Ports | None:
+        path = self.state_dir / "cluster.json"
+        if not path.exists():
+            return None
+        try:
+            return Ports(**json.loads(path.read_text())["ports"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _save(self) -> None:
+        (self.state_dir / "cluster.json").write_text(json.dumps({"ports": asdict(self.ports)}))
+
+    def components(self) -> list[Component]:
+        return [self._etcd(), self._apiserver()]
+
+    def _etcd(self) -> Component:
+        p = self.ports
+        peer = f"http://127.0.0.1:{p.etcd_peer}"
+        client = f"http://127.0.0.1:{p.etcd_client}"
+        argv = [
+            str(binary("etcd")),
+            "--name", "default",
+            "--data-dir", str(self.state_dir / "etcd"),
+            "--listen-client-urls", client,
+            "--advertise-client-urls", client,
+            "--listen-peer-urls", peer,
+            "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"default={peer}",
+            # Test and demo data are disposable; fsync would dominate start-up.
+            "--unsafe-no-fsync",
+            "--log-level", "warn",
+        ]
+        return Component("etcd", argv, lambda: self._http_ok(p.etcd_client, "/health"))
+
+    def _apiserver(self) -> Component:
+        pki = self.pki
+        serving = pki.issue(
+            "apiserver", "kube-apiserver", server=True,
+            sans=(
+                "IP:127.0.0.1", "IP:10.0.0.1", "DNS:localhost", "DNS:kubernetes",
+                "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+                "DNS:kubernetes.default.svc.cluster.local",
+            ),
+        )
+        kubelet_client = pki.issue(
+            "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)
+        )
+        sa = pki.service_account_key()
+        argv = [
+            str(binary("kube-apiserver")),
+            "--etcd-servers", f"http://127.0.0.1:{self.ports.etcd_client}",
+            "--bind-address", "127.0.0.1",
+            "--advertise-address", "127.0.0.1",
+            "--secure-port", str(self.ports.apiserver),
+            "--tls-cert-file", str(serving.cert),
+            "--tls-private-key-file", str(serving.key),
+            "--client-ca-file", str(pki.ca.cert),
+            "--service-account-key-file", str(sa.cert),
+            "--service-account-signing-key-file", str(sa.key),
+            "--service-account-issuer", "https://kubernetes.default.svc",
+            "--authorization-mode", "Node,RBAC",
+            "--service-cluster-ip-range", SERVICE_CIDR,
+            "--kubelet-client-certificate", str(kubelet_client.cert),
+            "--kubelet-client-key", str(kubelet_client.key),
+            "--allow-privileged",
+            "--profiling=false",
+        ]
+        return Component("kube-apiserver", argv, self._apiserver_ready)
+
+    # -- probes ---------------------------------------------------------
+    def _http_ok(self, port: int, path: str) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.pki.ca.cert))
+        ctx.load_cert_chain(str(self.admin.cert), str(self.admin.key))
+        return ctx
+
+    def _apiserver_ready(self) -> bool:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.ports.apiserver, timeout=2, context=self._tls_context()
+        )
+        try:
+            conn.request("GET", "/readyz")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    # -- processes ------------------------------------------------------
+    def _pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def _pid(self, component: Component) -> int | None:
+        """The pid of this cluster's running copy of the component, if any.
+
+        A pid file can outlive its process (kill -9, reboot) and the pid can be
+        reused, so the process's command line must still be ours.
+        """
+        try:
+            pid = int(self._pidfile(component.name).read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        if cmdline[: len(component.argv)] != [a.encode() for a in component.argv]:
+            return None
+        return pid
+
+    def _start(self, component: Component) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{component.name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                component.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: the cluster outlives `llmkube-tui local up`
+                # and a terminal's ctrl-c.
+                start_new_session=True,
+            )
+        self._pidfile(component.name).write_text(str(proc.pid))
+
+    def _wait_ready(self, component: Component, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if component.ready():
+                return
+            if self._pid(component) is None:
+                raise LocalClusterError(
+                    f"{component.name} exited during start-up; see "
+                    f"{self.log_dir / (component.name + '.log')}:\n{self._log_tail(component)}"
+                )
+            time.sleep(0.1)
+        raise LocalClusterError(f"{component.name} not ready in time:\n{self._log_tail(component)}")
+
+    def _log_tail(self, component: Component, lines: int = 15) -> str:
+        try:
+            text = (self.log_dir / f"{component.name}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _kill(self, pid: int, grace: float) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            if _is_zombie(pid):
+                break
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def stop_component(self, name: str, grace: float = 10.0) -> None:
+        for component in self.components():
+            if component.name == name:
+                pid = self._pid(component)
+                if pid is not None:
+                    self._kill(pid, grace)
+                self._pidfile(name).unlink(missing_ok=True)
+
+    def start_component(self, name: str, timeout: float = 60.0) -> None:
+        for component in self.components():
+            if component.name == name and self._pid(component) is None:
+                self._start(component)
+                self._wait_ready(component, time.monotonic() + timeout)
+
+    # -- lifecycle ------------------------------------------------------
+    def is_up(self) -> bool:
+        return all(self._pid(c) is not None and c.ready() for c in self.components())
+
+    def up(self, timeout: float = 120.0) -> Path:
+        """Start whatever is not running and return the admin kubeconfig path.
+
+        Running and healthy components are kept, so `up` is cheap when the
+        cluster already runs; a component left half-dead by a crash is
+        stopped and started again.
+        """
+        ensure_built([c.name for c in self.components()])
+        self._save()
+        deadline = time.monotonic() + timeout
+        for component in self.components():
+            pid = self._pid(component)
+            if pid is not None and component.ready():
+                continue
+            if pid is not None:
+                self._kill(pid, 5)
+            self._start(component)
+            self._wait_ready(component, deadline)
+        self.write_kubeconfig(self.kubeconfig, "admin", self.admin)
+        return self.kubeconfig
+
+    def down(self) -> None:
+        for component in reversed(self.components()):
+            self.stop_component(component.name)
+
+    def status(self) -> dict[str, str]:
+        result = {}
+        for component in self.components():
+            if self._pid(component) is None:
+                result[component.name] = "stopped"
+            else:
+                result[component.name] = "ready" if component.ready() else "not ready"
+        return result
+
+    # -- kubeconfigs ----------------------------------------------------
+    def write_kubeconfig(
+        self, path: Path, user: str, pair: KeyPair, namespace: str | None = None
+    ) -> Path:
+        def b64(p: Path) -> str:
+            return base64.b64encode(p.read_bytes()).decode()
+
+        name = "llmkube-local"
+        doc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{
+                "name": name,
+                "cluster": {
+                    "server": self.server,
+                    "certificate-authority-data": b64(self.pki.ca.cert),
+                },
+            }],
+            "users": [{
+                "name": user,
+                "user": {
+                    "client-certificate-data": b64(pair.cert),
+                    "client-key-data": b64(pair.key),
+                },
+            }],
+            "contexts": [{
+                "name": f"{user}@{name}",
+                "context": {"cluster": name, "user": user, **({"namespace": namespace} if namespace else {})},
+            }],
+            "current-context": f"{user}@{name}",
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
+        tmp.chmod(0o600)
+        tmp.rename(path)
+        return path
+
+    def user_kubeconfig(
+        self, user: str, groups: tuple[str, ...] = (), namespace: str | None = None
+    ) -> Path:
+        """A kubeconfig for a user authenticated by a client certificate; what
+        the user may do is up to the RBAC objects the caller creates."""
+        pair = self.pki.issue(f"user-{user}", user, groups)
+        return self.write_kubeconfig(
+            self.state_dir / f"{user}.kubeconfig", user, pair, namespace
+        )
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
