@@ -64,8 +64,7 @@ def _entry(name: str, raw: Any) -> CatalogEntry:
         # bool is an int in Python; a size of `true` is still a mistake.
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
             raise CatalogError(
-                f"catalog entry {name!r}: field {field!r} must be {want.__name__}, "
-                f"got {value!r}"
+                f"catalog entry {name!r}: field {field!r} must be {want.__name__}, got {value!r}"
             )
     if not raw["source"].strip():
         raise CatalogError(f"catalog entry {name!r}: empty source")

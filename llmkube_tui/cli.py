@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from llmkube_tui.backend.errors import BackendError
@@ -14,7 +15,9 @@ from llmkube_tui.catalog import CatalogError
 
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)"
+    )
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
 
 
@@ -24,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Persistent model cache for LLM serving on Kubernetes.",
     )
     _target_args(parser)
-    parser.add_argument("--filter", default="", help="show only namespaces whose name contains this")
+    parser.add_argument(
+        "--filter", default="", help="show only namespaces whose name contains this"
+    )
     sub = parser.add_subparsers(dest="command")
 
     catalog = sub.add_parser("catalog", help="list the models of the catalog")
@@ -64,14 +69,20 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     entries = load_catalog()
     if args.output == "json":
-        print(json.dumps([vars(e) | {"cache_key": e.cache_key} for e in entries.values()], indent=2))
+        print(
+            json.dumps([vars(e) | {"cache_key": e.cache_key} for e in entries.values()], indent=2)
+        )
         return 0
     header = ("NAME", "PARAMS", "QUANT", "SIZE", "GPUS", "GPU MEM", "CACHE KEY")
     rows = [
         (
-            e.name, e.parameters, e.quantization,
+            e.name,
+            e.parameters,
+            e.quantization,
             ("~" if e.size_estimate else "") + format_bytes(e.size_bytes),
-            str(e.gpu_count), f"{e.gpu_memory_gb} GB", e.cache_key,
+            str(e.gpu_count),
+            f"{e.gpu_memory_gb} GB",
+            e.cache_key,
         )
         for e in entries.values()
     ]
@@ -117,10 +128,10 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,9 +62,7 @@ def admin(kubeconfig: Path) -> Connection:
 def restricted_kubeconfig(cluster: LocalCluster, admin: Connection) -> Path:
     """A user whom RBAC allows to read and write only in namespace team-a."""
     ns = RESTRICTED_NAMESPACE
-    admin.create(
-        "/api/v1/namespaces", {"metadata": {"name": ns}}, exist_ok=True
-    )
+    admin.create("/api/v1/namespaces", {"metadata": {"name": ns}}, exist_ok=True)
     rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
     admin.create(
         f"{rbac}/roles",
@@ -74,8 +72,15 @@ def restricted_kubeconfig(cluster: LocalCluster, admin: Connection) -> Path:
                 {
                     "apiGroups": ["", "apps", "batch", "inference.llmkube.dev"],
                     "resources": [
-                        "persistentvolumeclaims", "pods", "pods/log", "configmaps",
-                        "services", "deployments", "jobs", "models", "inferenceservices",
+                        "persistentvolumeclaims",
+                        "pods",
+                        "pods/log",
+                        "configmaps",
+                        "services",
+                        "deployments",
+                        "jobs",
+                        "models",
+                        "inferenceservices",
                     ],
                     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
                 }
@@ -88,9 +93,13 @@ def restricted_kubeconfig(cluster: LocalCluster, admin: Connection) -> Path:
         {
             "metadata": {"name": "llmkube-user"},
             "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "llmkube-user",
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "llmkube-user",
             },
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}
+            ],
         },
         exist_ok=True,
     )

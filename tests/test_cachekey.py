@@ -2,7 +2,9 @@ import hashlib
 
 from llmkube_tui.cachekey import cache_key, is_cache_key, model_path
 
-URL = "https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/main/llama-2-7b-chat.Q4_K_M.gguf"
+URL = (
+    "https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/main/llama-2-7b-chat.Q4_K_M.gguf"
+)
 
 
 def test_key_is_first_16_hex_of_sha256_of_raw_source():

@@ -26,5 +26,6 @@ def test_malformed_size_is_a_clear_error(text):
 
 
 def test_format():
-    assert format_bytes(100 * 2**30) == "100.0 GiB"
+    assert format_bytes(100 * 2**30) == "100 GiB"
+    assert format_bytes(int(1.5 * 2**30)) == "1.5 GiB"
     assert format_bytes(None) == "-"

@@ -71,9 +71,7 @@ class Connection:
                     persist_config=False,
                 )
                 contexts, active = config.list_kube_config_contexts(config_file=path)
-                chosen = next(
-                    (c for c in contexts if c["name"] == target.context), active
-                )
+                chosen = next((c for c in contexts if c["name"] == target.context), active)
                 context = chosen["name"]
                 namespace = chosen.get("context", {}).get("namespace") or "default"
             elif os.environ.get("KUBERNETES_SERVICE_HOST"):
@@ -118,7 +116,9 @@ class Connection:
             data = response.read()
         except ApiException as err:
             # The client reports TLS failures as status 0.
-            raise Unreachable(f"cannot reach the API server at {self.server}: {err.reason}") from err
+            raise Unreachable(
+                f"cannot reach the API server at {self.server}: {err.reason}"
+            ) from err
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise Unreachable(
                 f"cannot reach the API server at {self.server}: {_reason(err)}"

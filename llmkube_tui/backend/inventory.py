@@ -82,9 +82,7 @@ def list_models(conn: Connection, namespace: str | None = None) -> Listing[Model
 def list_inference_services(
     conn: Connection, namespace: str | None = None
 ) -> Listing[InferenceService]:
-    return _list(
-        conn, _scoped(_LLMKUBE, "inferenceservices", namespace), InferenceService.from_api
-    )
+    return _list(conn, _scoped(_LLMKUBE, "inferenceservices", namespace), InferenceService.from_api)
 
 
 def server_version(conn: Connection) -> str:

@@ -9,8 +9,18 @@ import humanize
 
 _SUFFIXES = {
     "": 1,
-    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
 _PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([kMGTPE]i?|)\s*$")
 
@@ -34,4 +44,5 @@ def parse_quantity(text: str) -> int:
 def format_bytes(count: int | None) -> str:
     if count is None:
         return "-"
-    return str(humanize.naturalsize(count, binary=True, format="%.1f"))
+    # "200 GiB", not "200.0 GiB": cache sizes are mostly round numbers.
+    return str(humanize.naturalsize(count, binary=True, format="%.1f")).replace(".0 ", " ")

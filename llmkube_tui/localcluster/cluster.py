@@ -102,26 +102,40 @@ class LocalCluster:
         client = f"http://127.0.0.1:{p.etcd_client}"
         argv = [
             str(binary("etcd")),
-            "--name", "default",
-            "--data-dir", str(self.state_dir / "etcd"),
-            "--listen-client-urls", client,
-            "--advertise-client-urls", client,
-            "--listen-peer-urls", peer,
-            "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"default={peer}",
+            "--name",
+            "default",
+            "--data-dir",
+            str(self.state_dir / "etcd"),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"default={peer}",
             # Test and demo data are disposable; fsync would dominate start-up.
             "--unsafe-no-fsync",
-            "--log-level", "warn",
+            "--log-level",
+            "warn",
         ]
         return Component("etcd", argv, lambda: self._http_ok(p.etcd_client, "/health"))
 
     def _apiserver(self) -> Component:
         pki = self.pki
         serving = pki.issue(
-            "apiserver", "kube-apiserver", server=True,
+            "apiserver",
+            "kube-apiserver",
+            server=True,
             sans=(
-                "IP:127.0.0.1", "IP:10.0.0.1", "DNS:localhost", "DNS:kubernetes",
-                "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
+                "IP:127.0.0.1",
+                "IP:10.0.0.1",
+                "DNS:localhost",
+                "DNS:kubernetes",
+                "DNS:kubernetes.default",
+                "DNS:kubernetes.default.svc",
                 "DNS:kubernetes.default.svc.cluster.local",
             ),
         )
@@ -131,20 +145,34 @@ class LocalCluster:
         sa = pki.service_account_key()
         argv = [
             str(binary("kube-apiserver")),
-            "--etcd-servers", f"http://127.0.0.1:{self.ports.etcd_client}",
-            "--bind-address", "127.0.0.1",
-            "--advertise-address", "127.0.0.1",
-            "--secure-port", str(self.ports.apiserver),
-            "--tls-cert-file", str(serving.cert),
-            "--tls-private-key-file", str(serving.key),
-            "--client-ca-file", str(pki.ca.cert),
-            "--service-account-key-file", str(sa.cert),
-            "--service-account-signing-key-file", str(sa.key),
-            "--service-account-issuer", "https://kubernetes.default.svc",
-            "--authorization-mode", "Node,RBAC",
-            "--service-cluster-ip-range", SERVICE_CIDR,
-            "--kubelet-client-certificate", str(kubelet_client.cert),
-            "--kubelet-client-key", str(kubelet_client.key),
+            "--etcd-servers",
+            f"http://127.0.0.1:{self.ports.etcd_client}",
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(self.ports.apiserver),
+            "--tls-cert-file",
+            str(serving.cert),
+            "--tls-private-key-file",
+            str(serving.key),
+            "--client-ca-file",
+            str(pki.ca.cert),
+            "--service-account-key-file",
+            str(sa.cert),
+            "--service-account-signing-key-file",
+            str(sa.key),
+            "--service-account-issuer",
+            "https://kubernetes.default.svc",
+            "--authorization-mode",
+            "Node,RBAC",
+            "--service-cluster-ip-range",
+            SERVICE_CIDR,
+            "--kubelet-client-certificate",
+            str(kubelet_client.cert),
+            "--kubelet-client-key",
+            str(kubelet_client.key),
             "--allow-privileged",
             "--profiling=false",
         ]
@@ -197,7 +225,7 @@ class LocalCluster:
             return None
         return pid
 
-    def _start(self, component: Component) -> None:
+    def _start(self, component: Component) -> subprocess.Popen[bytes]:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{component.name}.log", "ab") as log:
@@ -211,12 +239,17 @@ class LocalCluster:
                 start_new_session=True,
             )
         self._pidfile(component.name).write_text(str(proc.pid))
+        return proc
 
-    def _wait_ready(self, component: Component, deadline: float) -> None:
+    def _wait_ready(
+        self, component: Component, proc: subprocess.Popen[bytes], deadline: float
+    ) -> None:
         while time.monotonic() < deadline:
             if component.ready():
                 return
-            if self._pid(component) is None:
+            # The child's own exit status, not /proc: right after the fork
+            # its command line is still the parent's.
+            if proc.poll() is not None:
                 raise LocalClusterError(
                     f"{component.name} exited during start-up; see "
                     f"{self.log_dir / (component.name + '.log')}:\n{self._log_tail(component)}"
@@ -255,8 +288,8 @@ class LocalCluster:
     def start_component(self, name: str, timeout: float = 60.0) -> None:
         for component in self.components():
             if component.name == name and self._pid(component) is None:
-                self._start(component)
-                self._wait_ready(component, time.monotonic() + timeout)
+                proc = self._start(component)
+                self._wait_ready(component, proc, time.monotonic() + timeout)
 
     # -- lifecycle ------------------------------------------------------
     def is_up(self) -> bool:
@@ -278,8 +311,8 @@ class LocalCluster:
                 continue
             if pid is not None:
                 self._kill(pid, 5)
-            self._start(component)
-            self._wait_ready(component, deadline)
+            proc = self._start(component)
+            self._wait_ready(component, proc, deadline)
         self.write_kubeconfig(self.kubeconfig, "admin", self.admin)
         return self.kubeconfig
 
@@ -307,24 +340,34 @@ class LocalCluster:
         doc = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{
-                "name": name,
-                "cluster": {
-                    "server": self.server,
-                    "certificate-authority-data": b64(self.pki.ca.cert),
-                },
-            }],
-            "users": [{
-                "name": user,
-                "user": {
-                    "client-certificate-data": b64(pair.cert),
-                    "client-key-data": b64(pair.key),
-                },
-            }],
-            "contexts": [{
-                "name": f"{user}@{name}",
-                "context": {"cluster": name, "user": user, **({"namespace": namespace} if namespace else {})},
-            }],
+            "clusters": [
+                {
+                    "name": name,
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority-data": b64(self.pki.ca.cert),
+                    },
+                }
+            ],
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "client-certificate-data": b64(pair.cert),
+                        "client-key-data": b64(pair.key),
+                    },
+                }
+            ],
+            "contexts": [
+                {
+                    "name": f"{user}@{name}",
+                    "context": {
+                        "cluster": name,
+                        "user": user,
+                        **({"namespace": namespace} if namespace else {}),
+                    },
+                }
+            ],
             "current-context": f"{user}@{name}",
         }
         tmp = path.with_suffix(".tmp")
@@ -339,9 +382,7 @@ class LocalCluster:
         """A kubeconfig for a user authenticated by a client certificate; what
         the user may do is up to the RBAC objects the caller creates."""
         pair = self.pki.issue(f"user-{user}", user, groups)
-        return self.write_kubeconfig(
-            self.state_dir / f"{user}.kubeconfig", user, pair, namespace
-        )
+        return self.write_kubeconfig(self.state_dir / f"{user}.kubeconfig", user, pair, namespace)
 
 
 def _is_zombie(pid: int) -> bool:

@@ -34,8 +34,18 @@ class Pki:
         if not self.ca.cert.exists():
             _openssl("genrsa", "-out", "ca.key", "2048", cwd=self.dir)
             _openssl(
-                "req", "-x509", "-new", "-key", "ca.key", "-days", _DAYS,
-                "-subj", "/CN=llmkube-tui-local-ca", "-out", "ca.crt.tmp", cwd=self.dir,
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "ca.key",
+                "-days",
+                _DAYS,
+                "-subj",
+                "/CN=llmkube-tui-local-ca",
+                "-out",
+                "ca.crt.tmp",
+                cwd=self.dir,
             )
             (self.dir / "ca.crt.tmp").rename(self.ca.cert)
 
@@ -70,13 +80,33 @@ class Pki:
         extfile.write_text("\n".join(ext) + "\n")
         _openssl("genrsa", "-out", pair.key.name, "2048", cwd=self.dir)
         _openssl(
-            "req", "-new", "-key", pair.key.name, "-subj", subject,
-            "-out", f"{name}.csr", cwd=self.dir,
+            "req",
+            "-new",
+            "-key",
+            pair.key.name,
+            "-subj",
+            subject,
+            "-out",
+            f"{name}.csr",
+            cwd=self.dir,
         )
         _openssl(
-            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", _DAYS, "-extfile", extfile.name,
-            "-out", f"{name}.crt.tmp", cwd=self.dir,
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            _DAYS,
+            "-extfile",
+            extfile.name,
+            "-out",
+            f"{name}.crt.tmp",
+            cwd=self.dir,
         )
         # The certificate appears last, so an interrupted issue is redone whole.
         (self.dir / f"{name}.crt.tmp").rename(pair.cert)

@@ -30,7 +30,7 @@ def install_crds(conn: Connection, directory: Path, timeout: float = 30.0) -> li
     for name in names:
         while True:
             crd = conn.get(f"{CRD_PATH}/{name}")
-            conditions = crd.get("status", {}).get("conditions", [])
+            conditions = (crd.get("status") or {}).get("conditions") or []
             if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 break
             if time.monotonic() > deadline:
@@ -40,7 +40,11 @@ def install_crds(conn: Connection, directory: Path, timeout: float = 30.0) -> li
 
 
 def namespace_manifest(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels or {}},
+    }
 
 
 def model_manifest(namespace: str, name: str, source: str, gpus: int) -> dict[str, Any]:
@@ -55,7 +59,9 @@ def model_manifest(namespace: str, name: str, source: str, gpus: int) -> dict[st
     }
 
 
-def service_manifest(namespace: str, name: str, model: str, replicas: int, gpus: int) -> dict[str, Any]:
+def service_manifest(
+    namespace: str, name: str, model: str, replicas: int, gpus: int
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "modelRef": model,
         "replicas": replicas,
@@ -102,7 +108,8 @@ def seed(
         for name, replicas in models:
             entry = catalog[name]
             conn.create(
-                f"{base}/models", model_manifest(namespace, name, entry.source, entry.gpu_count),
+                f"{base}/models",
+                model_manifest(namespace, name, entry.source, entry.gpu_count),
                 exist_ok=True,
             )
             if replicas:

@@ -3,7 +3,7 @@ inference services of the selected namespace."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 5.0
 
 
-def _listing_note(listing: Listing[object], what: str) -> str:
+def _listing_note(listing: Listing[Any], what: str) -> str:
     if listing.ok:
         return ""
     return f"{what}: {listing.state.value}"
@@ -167,8 +167,11 @@ class LlmkubeApp(App[None]):
         self.query_one("#services", ResourceTable).sync(
             {
                 s.name: (
-                    s.name, s.model, f"{s.ready_replicas}/{s.desired_replicas}",
-                    str(s.gpus), s.phase,
+                    s.name,
+                    s.model,
+                    f"{s.ready_replicas}/{s.desired_replicas}",
+                    str(s.gpus),
+                    s.phase,
                 )
                 for s in services
             }

@@ -34,14 +34,14 @@ class ResourceTable(DataTable[str]):
     def sync(self, rows: dict[str, Row]) -> None:
         """Make the table show `rows`, sorted by their cells, touching only what changed."""
         selected = self.selected_key
-        existing = [key.value for key in self.rows]
+        existing = [key.value for key in self.rows if key.value is not None]
         for key in existing:
             if key not in rows:
                 self.remove_row(key)
         present = set(existing)
         for key, cells in rows.items():
             if key in present:
-                for column, value in zip(self._column_names, cells):
+                for column, value in zip(self._column_names, cells, strict=False):
                     if self.get_cell(key, column) != value:
                         self.update_cell(key, column, value)
             else:
