@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--state-dir", type=Path, help="cluster state directory")
     local.add_argument("--seed", action="store_true", help="create sample objects after up")
     local.add_argument("--crds", type=Path, help="install the CRD manifests in this directory")
+    local.add_argument(
+        "--no-node", action="store_true", help="only the control plane: no kubelet, no pods"
+    )
     return parser
 
 
@@ -103,7 +106,7 @@ def cmd_cache_key(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     from llmkube_tui.localcluster.cluster import DEMO_STATE_DIR, LocalCluster
 
-    cluster = LocalCluster(args.state_dir or DEMO_STATE_DIR)
+    cluster = LocalCluster(args.state_dir or DEMO_STATE_DIR, node=not args.no_node)
     if args.action == "down":
         cluster.down()
         return 0

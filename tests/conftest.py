@@ -13,7 +13,7 @@ import pytest
 
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.target import Target
-from llmkube_tui.localcluster.cluster import LocalCluster, Ports
+from llmkube_tui.localcluster.cluster import TEST_NETWORK, LocalCluster, Ports
 from llmkube_tui.localcluster.seed import install_crds
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +46,26 @@ def bare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClus
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A one-node cluster whose pods really run (kubelet, containerd, runc),
+    with LLMKube's CRDs. Only tests that need pods ask for it."""
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("node-cluster"), Ports.ephemeral(), node=True, network=TEST_NETWORK
+    )
+    try:
+        cluster.up(timeout=300)
+        install_crds(Connection.open(Target(str(cluster.kubeconfig))), CRDS)
+        yield cluster
+    finally:
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def node(node_cluster: LocalCluster) -> Connection:
+    return Connection.open(Target(str(node_cluster.kubeconfig)))
 
 
 @pytest.fixture(scope="session")

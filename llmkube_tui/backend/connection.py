@@ -101,11 +101,13 @@ class Connection:
         body: Any = None,
         content_type: str = "application/json",
         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+        raw: bool = False,
     ) -> Any:
-        """One API call; the decoded JSON answer, or a typed BackendError."""
+        """One API call; the decoded JSON answer (the bytes with `raw`), or a
+        typed BackendError."""
         if query:
             path = f"{path}?{urlencode(query)}"
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "*/*" if raw else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
         try:
@@ -125,7 +127,13 @@ class Connection:
             ) from err
         if not 200 <= response.status < 300:
             raise _status_error(response.status, data, method, path)
+        if raw:
+            return data
         return json.loads(data) if data else None
+
+    def text(self, path: str, **kwargs: Any) -> str:
+        """A plain-text resource, such as a pod's log."""
+        return bytes(self.request("GET", path, raw=True, **kwargs)).decode(errors="replace")
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)

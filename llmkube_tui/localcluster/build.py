@@ -12,7 +12,8 @@ from pathlib import Path
 
 K8S_VERSION = os.environ.get("K8S_VERSION", "1.34.4")
 CACHE_DIR = Path(os.environ.get("LLMKUBE_TUI_CACHE", "/var/cache/llmkube-tui"))
-BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "cluster" / "build.sh"
+REPO = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = REPO / "cluster" / "build.sh"
 
 
 def bin_dir() -> Path:

@@ -12,22 +12,37 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
 
 from llmkube_tui.localcluster.build import binary, ensure_built
+from llmkube_tui.localcluster.images import import_images
+from llmkube_tui.localcluster.node import (
+    NODE_NAME,
+    NodeLayout,
+    PodNetwork,
+    delete_bridge,
+    kill_shims,
+    unmount_all,
+    write_containerd_config,
+    write_kubelet_config,
+)
 from llmkube_tui.localcluster.pki import KeyPair, Pki
+from llmkube_tui.localcluster.setup import hostpath_volumes, prepare_node
 
 DEMO_STATE_DIR = Path(os.environ.get("LLMKUBE_TUI_STATE", "/var/lib/llmkube-tui/demo"))
 SERVICE_CIDR = "10.0.0.0/24"
+DEMO_NETWORK = PodNetwork("llmk-demo", "10.88.0.0/16")
+TEST_NETWORK = PodNetwork("llmk-test", "10.89.0.0/16")
 
 
 class LocalClusterError(RuntimeError):
@@ -45,10 +60,14 @@ class Ports:
     apiserver: int = 16443
     etcd_client: int = 12379
     etcd_peer: int = 12380
+    controller_manager: int = 20257
+    scheduler: int = 20259
+    kubelet: int = 20250
+    kubelet_healthz: int = 20248
 
     @classmethod
     def ephemeral(cls) -> Ports:
-        return cls(apiserver=free_port(), etcd_client=free_port(), etcd_peer=free_port())
+        return cls(**{f.name: free_port() for f in fields(cls)})
 
 
 @dataclass
@@ -56,20 +75,30 @@ class Component:
     name: str
     argv: list[str]
     ready: Callable[[], bool] = field(repr=False)
+    # Runs once the component is ready, before the next one starts.
+    after_ready: Callable[[], None] | None = field(default=None, repr=False)
 
 
 class LocalCluster:
-    """etcd and kube-apiserver on 127.0.0.1 with TLS, client certificates and RBAC.
-
-    Components are an ordered list, so the node's parts (controller manager,
-    scheduler, containerd, kubelet) join by appending to it.
+    """etcd and kube-apiserver on 127.0.0.1 with TLS, client certificates and
+    RBAC; with `node`, also a controller manager, a scheduler, containerd and a
+    kubelet, so that pods really run.
     """
 
-    def __init__(self, state_dir: Path = DEMO_STATE_DIR, ports: Ports | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path = DEMO_STATE_DIR,
+        ports: Ports | None = None,
+        node: bool = False,
+        network: PodNetwork = DEMO_NETWORK,
+    ) -> None:
         self.state_dir = state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True)
         saved = self._saved_ports()
         self.ports = ports or saved or Ports()
+        self.node = node
+        self.network = network
+        self.layout = NodeLayout(self.state_dir)
         self.pki = Pki(self.state_dir / "pki")
         self.run_dir = self.state_dir / "run"
         self.log_dir = self.state_dir / "logs"
@@ -94,7 +123,16 @@ class LocalCluster:
         (self.state_dir / "cluster.json").write_text(json.dumps({"ports": asdict(self.ports)}))
 
     def components(self) -> list[Component]:
-        return [self._etcd(), self._apiserver()]
+        control_plane = [self._etcd(), self._apiserver()]
+        if not self.node:
+            return control_plane
+        return [
+            *control_plane,
+            self._controller_manager(),
+            self._scheduler(),
+            self._containerd(),
+            self._kubelet(),
+        ]
 
     def _etcd(self) -> Component:
         p = self.ports
@@ -178,7 +216,134 @@ class LocalCluster:
         ]
         return Component("kube-apiserver", argv, self._apiserver_ready)
 
+    def _client_kubeconfig(self, name: str, user: str, groups: tuple[str, ...] = ()) -> Path:
+        path = self.state_dir / f"{name}.kubeconfig"
+        if not path.exists():
+            self.write_kubeconfig(path, user, self.pki.issue(name, user, groups))
+        return path
+
+    def _controller_manager(self) -> Component:
+        kubeconfig = str(
+            self._client_kubeconfig("kube-controller-manager", "system:kube-controller-manager")
+        )
+        port = self.ports.controller_manager
+        argv = [
+            str(binary("kube-controller-manager")),
+            "--kubeconfig",
+            kubeconfig,
+            "--authentication-kubeconfig",
+            kubeconfig,
+            "--authorization-kubeconfig",
+            kubeconfig,
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(port),
+            "--cert-dir",
+            str(self.state_dir / "kcm-certs"),
+            "--use-service-account-credentials",
+            # The host-path provisioner gives PVCs real directories on this
+            # machine; nothing else provisions volumes here.
+            "--enable-hostpath-provisioner",
+            "--controllers",
+            "*",
+            "--leader-elect=false",
+            "--root-ca-file",
+            str(self.pki.ca.cert),
+            "--service-account-private-key-file",
+            str(self.pki.service_account_key().key),
+            "--cluster-signing-cert-file",
+            str(self.pki.ca.cert),
+            "--cluster-signing-key-file",
+            str(self.pki.ca.key),
+        ]
+        return Component("kube-controller-manager", argv, lambda: self._https_ok(port, "/healthz"))
+
+    def _scheduler(self) -> Component:
+        kubeconfig = str(self._client_kubeconfig("kube-scheduler", "system:kube-scheduler"))
+        port = self.ports.scheduler
+        argv = [
+            str(binary("kube-scheduler")),
+            "--kubeconfig",
+            kubeconfig,
+            "--authentication-kubeconfig",
+            kubeconfig,
+            "--authorization-kubeconfig",
+            kubeconfig,
+            "--bind-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(port),
+            "--leader-elect=false",
+        ]
+        return Component("kube-scheduler", argv, lambda: self._https_ok(port, "/healthz"))
+
+    def _containerd(self) -> Component:
+        argv = ["containerd", "--config", str(self.layout.containerd_config)]
+        return Component(
+            "containerd",
+            argv,
+            self._containerd_ready,
+            after_ready=lambda: import_images(self.layout.socket),
+        )
+
+    def _kubelet(self) -> Component:
+        serving = self.pki.issue(
+            "kubelet-serving", NODE_NAME, server=True, sans=("IP:127.0.0.1", "DNS:localhost")
+        )
+        kubeconfig = self._client_kubeconfig(
+            "kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)
+        )
+        argv = [
+            str(binary("kubelet")),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--config",
+            str(self.layout.kubelet_config),
+            "--root-dir",
+            str(self.layout.kubelet_dir),
+            "--cert-dir",
+            str(self.layout.kubelet_dir / "pki"),
+            # The kubelet refuses a loopback node IP; named localhost, it is
+            # reached by the API server through its Hostname address instead.
+            "--hostname-override",
+            NODE_NAME,
+        ]
+        ports = self.ports
+        write_kubelet_config(
+            self.layout,
+            self.pki.ca.cert,
+            serving.cert,
+            serving.key,
+            ports.kubelet,
+            ports.kubelet_healthz,
+        )
+        return Component("kubelet", argv, lambda: self._http_ok(ports.kubelet_healthz, "/healthz"))
+
     # -- probes ---------------------------------------------------------
+    def _https_ok(self, port: int, path: str) -> bool:
+        # The component's serving certificate is self-signed; this is a
+        # liveness probe on loopback, not a trust decision.
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=ctx)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def _containerd_ready(self) -> bool:
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(str(self.layout.socket))
+            except OSError:
+                return False
+        return True
+
     def _http_ok(self, port: int, path: str) -> bool:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
@@ -302,10 +467,19 @@ class LocalCluster:
         cluster already runs; a component left half-dead by a crash is
         stopped and started again.
         """
-        ensure_built([c.name for c in self.components()])
+        components = self.components()
+        ensure_built([c.name for c in components if c.name != "containerd"])
         self._save()
+        if self.node:
+            write_containerd_config(self.layout, self.network)
+            if not self._running("kubelet"):
+                # What a crashed kubelet or containerd left behind: stale
+                # mounts under its root dir, shims and their containers.
+                kill_shims(self.layout.socket)
+                unmount_all(self.layout.kubelet_dir)
+                unmount_all(self.layout.containerd_dir)
         deadline = time.monotonic() + timeout
-        for component in self.components():
+        for component in components:
             pid = self._pid(component)
             if pid is not None and component.ready():
                 continue
@@ -313,12 +487,30 @@ class LocalCluster:
                 self._kill(pid, 5)
             proc = self._start(component)
             self._wait_ready(component, proc, deadline)
+            if component.after_ready:
+                component.after_ready()
         self.write_kubeconfig(self.kubeconfig, "admin", self.admin)
+        if self.node:
+            prepare_node(self.kubeconfig, deadline)
         return self.kubeconfig
 
+    def _running(self, name: str) -> bool:
+        return any(c.name == name and self._pid(c) is not None for c in self.components())
+
     def down(self) -> None:
+        volumes = hostpath_volumes(self.kubeconfig) if self.node and self.is_up() else []
         for component in reversed(self.components()):
-            self.stop_component(component.name)
+            # The kubelet gets no grace: on SIGTERM it starts tearing pods down
+            # one by one, which the clean-up below does at once.
+            self.stop_component(component.name, grace=0 if component.name == "kubelet" else 10)
+            if component.name == "kubelet":
+                kill_shims(self.layout.socket)
+        if self.node:
+            unmount_all(self.layout.kubelet_dir)
+            unmount_all(self.layout.containerd_dir)
+            delete_bridge(self.network)
+            for volume in volumes:
+                shutil.rmtree(volume, ignore_errors=True)
 
     def status(self) -> dict[str, str]:
         result = {}

@@ -1,0 +1,3 @@
+module llmkube-tui/pause
+
+go 1.24
