@@ -20,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -479,6 +480,7 @@ class LocalCluster:
                 unmount_all(self.layout.kubelet_dir)
                 unmount_all(self.layout.containerd_dir)
         deadline = time.monotonic() + timeout
+        started = datetime.now(timezone.utc)
         for component in components:
             pid = self._pid(component)
             if pid is not None and component.ready():
@@ -491,7 +493,7 @@ class LocalCluster:
                 component.after_ready()
         self.write_kubeconfig(self.kubeconfig, "admin", self.admin)
         if self.node:
-            prepare_node(self.kubeconfig, deadline)
+            prepare_node(self.kubeconfig, deadline, started)
         return self.kubeconfig
 
     def _running(self, name: str) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 from llmkube_tui.backend.connection import Connection
+from llmkube_tui.backend.errors import NotFound
 from llmkube_tui.backend.target import Target
 from llmkube_tui.localcluster.node import HOSTPATH_PV_DIR, NODE_NAME
 
@@ -17,9 +19,10 @@ def _connect(kubeconfig: Path) -> Connection:
     return Connection.open(Target(str(kubeconfig)))
 
 
-def prepare_node(kubeconfig: Path, deadline: float) -> None:
+def prepare_node(kubeconfig: Path, deadline: float, since: datetime) -> None:
     """A default StorageClass that provisions and accepts resizes, the node
-    Ready, and GPUs it does not have, so GPU requests schedule."""
+    Ready (as reported by this kubelet, after `since`), and GPUs it does not
+    have, so GPU requests schedule."""
     conn = _connect(kubeconfig)
     conn.create(
         "/apis/storage.k8s.io/v1/storageclasses",
@@ -34,7 +37,7 @@ def prepare_node(kubeconfig: Path, deadline: float) -> None:
         },
         exist_ok=True,
     )
-    while not node_ready(conn):
+    while not node_ready(conn, since):
         if time.monotonic() > deadline:
             raise TimeoutError(f"node {NODE_NAME} not Ready in time")
         time.sleep(0.2)
@@ -55,15 +58,18 @@ def prepare_node(kubeconfig: Path, deadline: float) -> None:
         time.sleep(0.2)
 
 
-def node_ready(conn: Connection) -> bool:
-    from llmkube_tui.backend.errors import NotFound
-
+def node_ready(conn: Connection, since: datetime) -> bool:
+    """Ready, with a heartbeat newer than `since`: after a restart the node
+    object still says Ready from the kubelet's previous life."""
     try:
         node = conn.get(f"/api/v1/nodes/{NODE_NAME}")
     except NotFound:
         return False
-    conditions = node.get("status", {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    for c in node.get("status", {}).get("conditions") or []:
+        if c["type"] == "Ready" and c["status"] == "True":
+            beat = datetime.fromisoformat(c["lastHeartbeatTime"].replace("Z", "+00:00"))
+            return beat >= since.replace(microsecond=0)
+    return False
 
 
 def hostpath_volumes(kubeconfig: Path) -> list[Path]:
