@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from llmkube_tui.backend.errors import Conflict
 from llmkube_tui.backend.quantity import parse_quantity
 from llmkube_tui.backend.settings import CacheSettings
+
+if TYPE_CHECKING:
+    from llmkube_tui.backend.connection import Connection
 
 CLAIM_NAME = "llmkube-model-cache"
 COMPONENT_LABEL = ("app.kubernetes.io/component", "model-cache")
@@ -68,3 +72,45 @@ def volume_manifest(namespace: str, settings: CacheSettings) -> dict[str, Any]:
         },
         "spec": spec,
     }
+
+
+@dataclass(frozen=True)
+class EnsuredVolume:
+    volume: CacheVolume
+    created: bool
+    # Where the PVC found differs from the settings; reported, never applied:
+    # changing a live cache volume is an operator's decision (see resize).
+    differences: tuple[str, ...] = ()
+
+
+def _differences(volume: CacheVolume, settings: CacheSettings) -> tuple[str, ...]:
+    found = []
+    wanted = parse_quantity(settings.size)
+    if volume.requested_bytes != wanted:
+        found.append(f"size is {volume.requested_bytes} bytes, settings say {settings.size}")
+    if settings.storage_class and volume.storage_class != settings.storage_class:
+        found.append(
+            f"storage class is {volume.storage_class!r}, settings say {settings.storage_class!r}"
+        )
+    if settings.access_mode not in volume.access_modes:
+        modes = ", ".join(volume.access_modes)
+        found.append(f"access modes are {modes}, settings say {settings.access_mode}")
+    for key, value in settings.annotations.items():
+        if volume.annotations.get(key) != value:
+            found.append(
+                f"annotation {key} is {volume.annotations.get(key)!r}, settings say {value!r}"
+            )
+    return tuple(found)
+
+
+def ensure_cache_volume(conn: Connection, namespace: str, settings: CacheSettings) -> EnsuredVolume:
+    """Create the namespace's cache PVC as configured, or report how an
+    existing one differs from the settings without touching it."""
+    manifest = volume_manifest(namespace, settings)
+    path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims"
+    try:
+        created = CacheVolume.from_api(conn.request("POST", path, body=manifest))
+    except Conflict:
+        existing = CacheVolume.from_api(conn.get(f"{path}/{CLAIM_NAME}"))
+        return EnsuredVolume(existing, False, _differences(existing, settings))
+    return EnsuredVolume(created, True)

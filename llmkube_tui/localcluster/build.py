@@ -33,4 +33,7 @@ def ensure_built(names: list[str]) -> None:
             f"missing {', '.join(missing)} in {bin_dir()}, and no source checkout "
             "with cluster/build.sh to build them"
         )
-    subprocess.run([str(BUILD_SCRIPT), *missing], check=True)
+    try:
+        subprocess.run([str(BUILD_SCRIPT), *missing], check=True)
+    except subprocess.CalledProcessError as err:
+        raise RuntimeError(f"building {', '.join(missing)} failed (exit {err.returncode})") from err

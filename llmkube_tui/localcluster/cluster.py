@@ -17,6 +17,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -25,13 +26,15 @@ from pathlib import Path
 
 import yaml
 
-from llmkube_tui.localcluster.build import binary, ensure_built
+from llmkube_tui.localcluster.build import bin_dir, binary, ensure_built
 from llmkube_tui.localcluster.images import import_images
 from llmkube_tui.localcluster.node import (
+    HOSTPATH_PV_DIR,
     NODE_NAME,
     NodeLayout,
     PodNetwork,
     delete_bridge,
+    ensure_bridge,
     kill_shims,
     unmount_all,
     write_containerd_config,
@@ -130,6 +133,7 @@ class LocalCluster:
         return [
             *control_plane,
             self._controller_manager(),
+            self._volume_permissions(),
             self._scheduler(),
             self._containerd(),
             self._kubelet(),
@@ -259,6 +263,10 @@ class LocalCluster:
             str(self.pki.ca.key),
         ]
         return Component("kube-controller-manager", argv, lambda: self._https_ok(port, "/healthz"))
+
+    def _volume_permissions(self) -> Component:
+        argv = [sys.executable, "-m", "llmkube_tui.localcluster.volumeperms", str(HOSTPATH_PV_DIR)]
+        return Component("volume-permissions", argv, lambda: True)
 
     def _scheduler(self) -> Component:
         kubeconfig = str(self._client_kubeconfig("kube-scheduler", "system:kube-scheduler"))
@@ -469,10 +477,11 @@ class LocalCluster:
         stopped and started again.
         """
         components = self.components()
-        ensure_built([c.name for c in components if c.name != "containerd"])
+        ensure_built([c.name for c in components if Path(c.argv[0]).parent == bin_dir()])
         self._save()
         if self.node:
             write_containerd_config(self.layout, self.network)
+            ensure_bridge(self.network)
             if not self._running("kubelet"):
                 # What a crashed kubelet or containerd left behind: stale
                 # mounts under its root dir, shims and their containers.

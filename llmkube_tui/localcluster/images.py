@@ -23,7 +23,13 @@ from llmkube_tui.localcluster.build import CACHE_DIR, REPO
 IMAGE_DIR = CACHE_DIR / "images"
 PAUSE_IMAGE = "llmkube.local/pause:1"
 PYTHON_IMAGE = "llmkube.local/python:3-bookworm"
-STANDIN_IMAGE = "llmkube.local/serve-standin:1"
+_STANDIN_SERVER = Path(__file__).with_name("standin_server.py")
+# Tagged by the server's content, so a changed stand-in is a new image and
+# no cached archive or containerd image of an old one is ever used.
+STANDIN_IMAGE = (
+    "llmkube.local/serve-standin:"
+    + hashlib.sha256(_STANDIN_SERVER.read_bytes()).hexdigest()[:12]
+)
 _DEBIAN_PACKAGES = "python3-minimal,python3,ca-certificates"
 
 
@@ -164,7 +170,7 @@ def _debian_rootfs() -> Path:
 
 
 def _standin_layer() -> Path:
-    server = (Path(__file__).parent / "standin_server.py").read_bytes()
+    server = _STANDIN_SERVER.read_bytes()
     return _file_layer(
         IMAGE_DIR / "standin-layer.tar", {"/usr/local/bin/llmkube-standin-server": (server, 0o755)}
     )

@@ -224,5 +224,19 @@ def kill_shims(socket: Path) -> None:
             kill_tree(int(entry))
 
 
+def ensure_bridge(network: PodNetwork) -> None:
+    """Create the pod bridge with its gateway address before the first pod
+    does (the CNI plugin adopts it), so that a test's HTTP origin can bind
+    to the bridge address, the one place both the host and pods reach."""
+    prefix = network.subnet.split("/")[1]
+    subprocess.run(["ip", "link", "add", network.bridge, "type", "bridge"], capture_output=True)
+    subprocess.run(
+        ["ip", "addr", "replace", f"{network.gateway}/{prefix}", "dev", network.bridge],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["ip", "link", "set", network.bridge, "up"], check=True, capture_output=True)
+
+
 def delete_bridge(network: PodNetwork) -> None:
     subprocess.run(["ip", "link", "delete", network.bridge], capture_output=True)

@@ -8,6 +8,7 @@ only: it runs in the local cluster's Python image.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -30,8 +31,14 @@ def inspect(path: str) -> dict[str, object]:
 
 
 def main() -> int:
-    path = os.environ.get("MODEL_PATH") or sys.argv[1]
-    port = int(os.environ.get("PORT", "8080"))
+    # The arguments of llama.cpp's llama-server that matter here, so that one
+    # Deployment runs either image; the rest are accepted and ignored.
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-m", "--model", required=True)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8080)
+    args, _ = parser.parse_known_args()
+    path, port = args.model, args.port
     state = inspect(path)
     if not state["gguf"]:
         print(json.dumps({"error": "not a GGUF file", **state}), flush=True)
@@ -53,7 +60,7 @@ def main() -> int:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
+    ThreadingHTTPServer((args.host, port), Handler).serve_forever()
     return 0
 
 
