@@ -22,7 +22,25 @@ def wait_for(
         if predicate(obj):
             return obj
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting on {path}: {obj.get('status')}")
+    namespace = path.split("/namespaces/")[1].split("/")[0] if "/namespaces/" in path else ""
+    raise AssertionError(
+        f"timed out waiting on {path}: {obj.get('status')}\n{describe_pods(conn, namespace)}"
+    )
+
+
+def describe_pods(conn: Connection, namespace: str) -> str:
+    """Pod states and events of a namespace: what a failing test needs to say."""
+    if not namespace:
+        return ""
+    lines = []
+    for p in conn.get(f"/api/v1/namespaces/{namespace}/pods")["items"]:
+        status = p.get("status", {})
+        containers = status.get("initContainerStatuses", []) + status.get("containerStatuses", [])
+        lines.append(f"pod {p['metadata']['name']}: {status.get('phase')}")
+        lines += [f"  {c['name']}: {c.get('state')}" for c in containers]
+    for e in conn.get(f"/api/v1/namespaces/{namespace}/events")["items"][-15:]:
+        lines.append(f"event {e.get('reason')}: {e.get('message')}")
+    return "\n".join(lines)
 
 
 def pod(name: str, command: list[str], image: str, **spec: Any) -> dict[str, Any]:

@@ -20,13 +20,16 @@ from .kube import wait_for
 from .origin import Origin, make_gguf
 
 MODEL_SIZE = 24 * 2**20
-LOCAL_IMAGES = Images(fetcher=PYTHON_IMAGE, server=STANDIN_IMAGE, server_cuda=STANDIN_IMAGE,
-                      pull_policy="Never")
+LOCAL_IMAGES = Images(
+    fetcher=PYTHON_IMAGE, server=STANDIN_IMAGE, server_cuda=STANDIN_IMAGE, pull_policy="Never"
+)
 CONFIG = Config(cache=CacheSettings(size="2Gi"), images=LOCAL_IMAGES, mode="standalone")
 
 
 @pytest.fixture(scope="module")
-def origin(node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
+def origin(
+    node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Origin]:
     files = tmp_path_factory.mktemp("origin")
     models = {f"model-{i}.gguf": make_gguf(files / f"model-{i}.gguf", MODEL_SIZE) for i in range(4)}
     with Origin(node_cluster.network.gateway, models) as origin:
@@ -43,8 +46,10 @@ def _ready(conn: Connection, ns: str, name: str, replicas: int = 1, timeout: flo
     wait_for(
         conn,
         f"/apis/apps/v1/namespaces/{ns}/deployments/{name}",
-        lambda d: (d.get("status", {}).get("readyReplicas") or 0) >= replicas
-        and d.get("status", {}).get("updatedReplicas", 0) >= replicas,
+        lambda d: (
+            (d.get("status", {}).get("readyReplicas") or 0) >= replicas
+            and d.get("status", {}).get("updatedReplicas", 0) >= replicas
+        ),
         timeout=timeout,
     )
     return time.monotonic() - started
@@ -70,10 +75,12 @@ def test_cold_deploy_downloads_then_recreate_downloads_nothing(node: Connection,
     result = deploy(node, CONFIG, DeployRequest("tiny", source, ns))
     assert result.mode == "standalone" and result.volume and result.volume.created
     _ready(node, ns, "tiny")
-    assert origin.served["model-0.gguf"] == MODEL_SIZE
+    cold = origin.served["model-0.gguf"]
+    # The fetcher probes Range support with one byte before it splits the file.
+    assert MODEL_SIZE <= cold <= MODEL_SIZE + 16
 
     _gone(node, ns, "tiny")
     deploy(node, CONFIG, DeployRequest("tiny", source, ns))
     warm = _ready(node, ns, "tiny")
-    assert origin.served["model-0.gguf"] == MODEL_SIZE, "the warm start downloaded again"
+    assert origin.served["model-0.gguf"] == cold, "the warm start downloaded again"
     assert warm < 15, f"warm start took {warm:.1f}s"

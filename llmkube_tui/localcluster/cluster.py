@@ -35,7 +35,9 @@ from llmkube_tui.localcluster.node import (
     PodNetwork,
     delete_bridge,
     ensure_bridge,
+    ensure_cgroup_root,
     kill_shims,
+    remove_cgroup_root,
     unmount_all,
     write_containerd_config,
     write_kubelet_config,
@@ -264,6 +266,20 @@ class LocalCluster:
         ]
         return Component("kube-controller-manager", argv, lambda: self._https_ok(port, "/healthz"))
 
+    def _write_kubelet_config(self) -> None:
+        serving = self.pki.issue(
+            "kubelet-serving", NODE_NAME, server=True, sans=("IP:127.0.0.1", "DNS:localhost")
+        )
+        write_kubelet_config(
+            self.layout,
+            self.pki.ca.cert,
+            serving.cert,
+            serving.key,
+            self.ports.kubelet,
+            self.ports.kubelet_healthz,
+            ensure_cgroup_root(self.network.bridge),
+        )
+
     def _volume_permissions(self) -> Component:
         argv = [sys.executable, "-m", "llmkube_tui.localcluster.volumeperms", str(HOSTPATH_PV_DIR)]
         return Component("volume-permissions", argv, lambda: True)
@@ -297,9 +313,6 @@ class LocalCluster:
         )
 
     def _kubelet(self) -> Component:
-        serving = self.pki.issue(
-            "kubelet-serving", NODE_NAME, server=True, sans=("IP:127.0.0.1", "DNS:localhost")
-        )
         kubeconfig = self._client_kubeconfig(
             "kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)
         )
@@ -319,14 +332,6 @@ class LocalCluster:
             NODE_NAME,
         ]
         ports = self.ports
-        write_kubelet_config(
-            self.layout,
-            self.pki.ca.cert,
-            serving.cert,
-            serving.key,
-            ports.kubelet,
-            ports.kubelet_healthz,
-        )
         return Component("kubelet", argv, lambda: self._http_ok(ports.kubelet_healthz, "/healthz"))
 
     # -- probes ---------------------------------------------------------
@@ -481,6 +486,7 @@ class LocalCluster:
         self._save()
         if self.node:
             write_containerd_config(self.layout, self.network)
+            self._write_kubelet_config()
             ensure_bridge(self.network)
             if not self._running("kubelet"):
                 # What a crashed kubelet or containerd left behind: stale
@@ -520,6 +526,7 @@ class LocalCluster:
             unmount_all(self.layout.kubelet_dir)
             unmount_all(self.layout.containerd_dir)
             delete_bridge(self.network)
+            remove_cgroup_root(self.network.bridge)
             for volume in volumes:
                 shutil.rmtree(volume, ignore_errors=True)
 

@@ -120,8 +120,49 @@ state = "{d / "state"}"
     (layout.cni_conf_dir / "10-llmkube.conflist").write_text(json.dumps(conflist, indent=2))
 
 
+CGROUP_MOUNT = Path("/sys/fs/cgroup")
+
+
+def _cgroup_hierarchies() -> list[Path]:
+    return [d for d in CGROUP_MOUNT.iterdir() if (d / "cgroup.procs").exists()]
+
+
+def ensure_cgroup_root(name: str) -> str:
+    """A cgroup of this node's own for its pods, in every hierarchy.
+
+    With the default root, two kubelets on one machine (the demo's and the
+    tests') each take the other's pod cgroups for orphans and kill them.
+    """
+    for hierarchy in _cgroup_hierarchies():
+        group = hierarchy / name
+        group.mkdir(exist_ok=True)
+        if hierarchy.name == "cpuset":
+            # A new cpuset cgroup starts with no CPUs and no memory nodes.
+            for knob in ("cpuset.cpus", "cpuset.mems"):
+                if not (group / knob).read_text().strip():
+                    (group / knob).write_text((hierarchy / knob).read_text())
+    return f"/{name}"
+
+
+def remove_cgroup_root(name: str) -> None:
+    for hierarchy in _cgroup_hierarchies():
+        root = hierarchy / name
+        if not root.exists():
+            continue
+        groups = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+        for group in [*groups, root]:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
 def write_kubelet_config(
-    layout: NodeLayout, ca: Path, cert: Path, key: Path, port: int, healthz_port: int
+    layout: NodeLayout,
+    ca: Path,
+    cert: Path,
+    key: Path,
+    port: int,
+    healthz_port: int,
+    cgroup_root: str,
 ) -> None:
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -141,6 +182,7 @@ def write_kubelet_config(
         "authorization": {"mode": "Webhook"},
         "containerRuntimeEndpoint": f"unix://{layout.socket}",
         "cgroupDriver": "cgroupfs",
+        "cgroupRoot": cgroup_root,
         # The machine mounts cgroup v1 with a v2 hierarchy beside it.
         "failCgroupV1": False,
         "failSwapOn": False,
