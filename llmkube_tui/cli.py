@@ -7,18 +7,17 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from llmkube_tui.backend.errors import BackendError
 from llmkube_tui.cachekey import cache_key, model_path
 from llmkube_tui.catalog import CatalogError
 
-
-def _target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)"
-    )
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+if TYPE_CHECKING:
+    from llmkube_tui.backend.config import Config
+    from llmkube_tui.backend.connection import Connection
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,20 +25,63 @@ def build_parser() -> argparse.ArgumentParser:
         prog="llmkube-tui",
         description="Persistent model cache for LLM serving on Kubernetes.",
     )
-    _target_args(parser)
     parser.add_argument(
-        "--filter", default="", help="show only namespaces whose name contains this"
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)"
     )
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument(
+        "--values", type=Path, help="settings file (an LLMKube Helm values file works)"
+    )
+    parser.add_argument("--filter", default="", help="dashboard: only namespaces containing this")
     sub = parser.add_subparsers(dest="command")
 
     catalog = sub.add_parser("catalog", help="list the models of the catalog")
     catalog.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
+    deploy = sub.add_parser("deploy", help="deploy a model that reads from the cache")
+    deploy.add_argument("model", help="catalog name or source URL")
+    deploy.add_argument("--name", help="object name (default: the catalog name)")
+    deploy.add_argument("-n", "--namespace")
+    deploy.add_argument("--replicas", type=int, default=1)
+    deploy.add_argument("--gpu", action="store_true", help="request GPUs (the catalog's count)")
+    deploy.add_argument("--sha256", default="", help="expected sha256 of the model file")
+
     cache = sub.add_parser("cache", help="model cache operations")
-    cache_sub = cache.add_subparsers(dest="cache_command", required=True)
-    key = cache_sub.add_parser("key", help="print the cache key and path of a model or URL")
+    ops = cache.add_subparsers(dest="cache_command", required=True)
+    key = ops.add_parser("key", help="print the cache key and path of a model or URL")
     key.add_argument("model", help="catalog name or source URL")
     key.add_argument("--mount-path", default="/models")
+
+    ls = ops.add_parser("list", help="entries of the cache volume(s)")
+    scope = ls.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace")
+    scope.add_argument("-A", "--all-namespaces", action="store_true")
+    ls.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+    preload = ops.add_parser("preload", help="download a model into the cache now")
+    preload.add_argument("model", help="catalog name or source URL")
+    preload.add_argument("-n", "--namespace")
+    preload.add_argument("--sha256", default="")
+    preload.add_argument("--dir", type=Path, help="fetch into a local directory instead")
+
+    clear = ops.add_parser("clear", help="remove entries from the cache")
+    which = clear.add_mutually_exclusive_group()
+    which.add_argument("--model", help="the entry of this Model or deployment")
+    which.add_argument("--key", help="the entry with this cache key")
+    clear.add_argument("-n", "--namespace")
+    clear.add_argument("--force", action="store_true", help="even when in use or downloading")
+
+    resize = ops.add_parser("resize", help="grow the cache volume")
+    resize.add_argument("size", help="new size, such as 200Gi")
+    resize.add_argument("-n", "--namespace")
+
+    verify = ops.add_parser("verify", help="re-hash entries in a pod")
+    target = verify.add_mutually_exclusive_group()
+    target.add_argument("--model")
+    target.add_argument("--key")
+    verify.add_argument("-n", "--namespace")
+
+    sub.add_parser("gpus", help="GPU nodes: allocatable against requested")
 
     local = sub.add_parser("local", help="the local cluster for the demo (built from source)")
     local.add_argument("action", choices=("up", "down", "status"))
@@ -50,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-node", action="store_true", help="only the control plane: no kubelet, no pods"
     )
     return parser
+
+
+# -- helpers ----------------------------------------------------------------
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _resolve_source(name_or_url: str) -> tuple[str, str | None]:
@@ -66,6 +115,24 @@ def _resolve_source(name_or_url: str) -> tuple[str, str | None]:
     return catalog[name_or_url].source, name_or_url
 
 
+def _connect(args: argparse.Namespace) -> Connection:
+    from llmkube_tui.backend.connection import Connection
+    from llmkube_tui.backend.target import Target
+
+    return Connection.open(Target(args.kubeconfig, args.context))
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from llmkube_tui.backend.config import load_config
+
+    return load_config(args.values)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
+
+
+# -- commands ---------------------------------------------------------------
 def cmd_catalog(args: argparse.Namespace) -> int:
     from llmkube_tui.backend.quantity import format_bytes
     from llmkube_tui.catalog import load_catalog
@@ -103,6 +170,183 @@ def cmd_cache_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.deploy import DeployRequest, deploy
+    from llmkube_tui.catalog import load_catalog
+
+    source, name = _resolve_source(args.model)
+    entry = load_catalog().get(name or "")
+    conn, config = _connect(args), _config(args)
+    if not (args.name or name):
+        raise SystemExit("deploying a URL needs --name")
+    req = DeployRequest(
+        name=args.name or str(name),
+        source=source,
+        namespace=args.namespace or conn.namespace,
+        replicas=args.replicas,
+        gpu=args.gpu,
+        gpu_count=max(entry.gpu_count, 1) if entry else 1,
+        sha256=args.sha256 or (entry.sha256 if entry else ""),
+        quantization=entry.quantization if entry else "",
+    )
+    result = deploy(conn, config, req)
+    print(f"deployed {result.name} in {result.namespace} ({result.mode} mode)")
+    for obj in result.objects:
+        print(f"  created {obj}")
+    if result.volume:
+        state = "created" if result.volume.created else "exists"
+        print(f"  cache volume {result.volume.volume.name}: {state}")
+        for diff in result.volume.differences:
+            print(f"  note: the existing cache volume differs from the settings: {diff}")
+    print(f"  cache key {result.cache_key}")
+    return 0
+
+
+def cmd_cache_list(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.cacheops import list_all, list_entries
+    from llmkube_tui.backend.quantity import format_bytes
+
+    conn, config = _connect(args), _config(args)
+    listings = (
+        list_all(conn, config)
+        if args.all_namespaces
+        else [list_entries(conn, config, args.namespace or conn.namespace)]
+    )
+    if args.output == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "namespace": li.namespace,
+                        "volume": asdict(li.volume) if li.volume else None,
+                        "entries": [asdict(e) for e in li.entries],
+                        "total_bytes": li.total_bytes,
+                        "error": li.error,
+                    }
+                    for li in listings
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    header = ("NAMESPACE", "CACHE KEY", "SIZE", "MODELS", "SOURCE", "STATE")
+    rows: list[tuple[str, ...]] = []
+    total = count = 0
+    for li in listings:
+        if li.error:
+            print(f"{li.namespace}: {li.error}", file=sys.stderr)
+        if li.volume is None and not li.error:
+            print(f"{li.namespace}: no model cache volume", file=sys.stderr)
+        for e in li.entries:
+            models = ",".join(
+                u.split("/", 1)[1] for u in e.users if u.startswith(("Model/", "Deployment/"))
+            )
+            rows.append(
+                (
+                    li.namespace,
+                    e.key,
+                    format_bytes(e.size),
+                    models or "-",
+                    _short(e.source) or "-",
+                    e.state,
+                )
+            )
+            total += e.size
+            count += 1
+    _print_table(header, rows)
+    capacity = sum((li.volume.capacity_bytes or 0) for li in listings if li.volume)
+    print(f"\nTotal: {count} entries, {format_bytes(total)} used of {format_bytes(capacity)}")
+    return 0
+
+
+def cmd_cache_preload(args: argparse.Namespace) -> int:
+    source, _ = _resolve_source(args.model)
+    if args.dir:
+        from llmkube_tui import fetcher
+
+        argv = ["fetch", "--root", str(args.dir), "--source", source]
+        if args.sha256:
+            argv += ["--sha256", args.sha256]
+        return fetcher.main(argv)
+    from llmkube_tui.backend.preload import preload
+    from llmkube_tui.backend.quantity import format_bytes
+
+    conn, config = _connect(args), _config(args)
+    namespace = args.namespace or conn.namespace
+
+    def progress(event: dict[str, Any]) -> None:
+        if event.get("event") == "progress" and event.get("total"):
+            done, size = int(event.get("bytes", 0)), int(event["total"])
+            print(
+                f"\r{format_bytes(done)} / {format_bytes(size)} ({100 * done // size}%)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    result = preload(conn, config, namespace, source, sha256=args.sha256, on_progress=progress)
+    print(file=sys.stderr)
+    print(
+        f"{result.get('result', 'done')}: {result.get('key')} in {namespace}, "
+        f"{format_bytes(int(result.get('size') or 0))}, "
+        f"{format_bytes(int(result.get('bytes_downloaded') or 0))} downloaded, "
+        f"sha256 {result.get('sha256')}"
+    )
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.cacheops import clear
+    from llmkube_tui.backend.quantity import format_bytes
+
+    conn, config = _connect(args), _config(args)
+    namespace = args.namespace or conn.namespace
+    result = clear(conn, config, namespace, key=args.key, model=args.model, force=args.force)
+    for k in result.removed:
+        print(f"removed {k}")
+    for s in result.skipped:
+        print(f"skipped {s}", file=sys.stderr)
+    print(f"freed {format_bytes(result.bytes_freed)} in {namespace}")
+    return 0
+
+
+def cmd_cache_resize(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.cacheops import resize
+
+    conn = _connect(args)
+    result = resize(conn, args.namespace or conn.namespace, args.size)
+    print(f"cache volume in {result.namespace}: {result.old} -> {result.new} requested")
+    for c in result.conditions:
+        print(f"  condition {c}")
+    for e in result.events:
+        print(f"  event {e}")
+    return 0
+
+
+def cmd_cache_verify(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.cacheops import verify
+
+    conn, config = _connect(args), _config(args)
+    results = verify(conn, config, args.namespace or conn.namespace, key=args.key, model=args.model)
+    for r in results:
+        print(
+            f"{r.key}: {'ok' if r.ok else 'CORRUPT'} {r.sha256}"
+            + ("" if r.ok else f"\n  {r.detail}")
+        )
+    return 0 if all(r.ok for r in results) else 4
+
+
+def cmd_gpus(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.gpunode import list_gpu_nodes
+
+    nodes = list_gpu_nodes(_connect(args))
+    _print_table(
+        ("NODE", "ALLOCATABLE", "REQUESTED", "FREE"),
+        [(n.name, str(n.allocatable), str(n.requested), str(n.free)) for n in nodes],
+    )
+    return 0
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from llmkube_tui.localcluster.cluster import DEMO_STATE_DIR, LocalCluster
 
@@ -131,24 +375,32 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
+CACHE_COMMANDS = {
+    "key": cmd_cache_key,
+    "list": cmd_cache_list,
+    "preload": cmd_cache_preload,
+    "clear": cmd_cache_clear,
+    "resize": cmd_cache_resize,
+    "verify": cmd_cache_verify,
+}
+COMMANDS = {"catalog": cmd_catalog, "deploy": cmd_deploy, "gpus": cmd_gpus, "local": cmd_local}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "catalog":
-            return cmd_catalog(args)
-        if args.command == "cache" and args.cache_command == "key":
-            return cmd_cache_key(args)
-        if args.command == "local":
-            return cmd_local(args)
-    except (BackendError, CatalogError, OSError, RuntimeError) as err:
-        print(f"llmkube-tui: {err}", file=sys.stderr)
-        return 1
+    command = (
+        CACHE_COMMANDS[args.cache_command]
+        if args.command == "cache"
+        else COMMANDS.get(args.command)
+    )
+    if command is not None:
+        try:
+            return command(args)
+        except (BackendError, CatalogError, OSError, RuntimeError) as err:
+            print(f"llmkube-tui: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
     from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.app import LlmkubeApp
 

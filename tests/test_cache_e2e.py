@@ -84,3 +84,146 @@ def test_cold_deploy_downloads_then_recreate_downloads_nothing(node: Connection,
     warm = _ready(node, ns, "tiny")
     assert origin.served["model-0.gguf"] == cold, "the warm start downloaded again"
     assert warm < 15, f"warm start took {warm:.1f}s"
+
+
+def _pv_dir(conn: Connection, ns: str) -> Path:
+    """Where the namespace's cache volume lives on this machine (host-path)."""
+    pvc = conn.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
+    pv = conn.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
+    return Path(pv["spec"]["hostPath"]["path"])
+
+
+def test_two_namespaces_each_download_once(node: Connection, origin: Origin):
+    source = origin.source("model-1.gguf")
+    for ns in ("e2e-team-a", "e2e-team-b"):
+        _namespace(node, ns)
+        deploy(node, CONFIG, DeployRequest("shared", source, ns))
+    for ns in ("e2e-team-a", "e2e-team-b"):
+        _ready(node, ns, "shared")
+    first = origin.served["model-1.gguf"]
+    assert 2 * MODEL_SIZE <= first <= 2 * MODEL_SIZE + 32
+    for ns in ("e2e-team-a", "e2e-team-b"):
+        _gone(node, ns, "shared")
+        deploy(node, CONFIG, DeployRequest("shared", source, ns))
+        _ready(node, ns, "shared")
+    assert origin.served["model-1.gguf"] == first
+
+
+def test_preload_then_deploy_list_clear_and_download_again(node: Connection, origin: Origin):
+    from llmkube_tui.backend.cacheops import clear, list_entries
+    from llmkube_tui.backend.errors import Busy
+    from llmkube_tui.backend.preload import preload
+    from llmkube_tui.cachekey import cache_key
+
+    ns = _namespace(node, "e2e-preload")
+    source = origin.source("model-2.gguf")
+    events: list[dict] = []
+    result = preload(node, CONFIG, ns, source, on_progress=events.append)
+    assert result["result"] == "miss" and result["size"] == MODEL_SIZE
+    assert any(e.get("event") == "progress" for e in events)
+    after_preload = origin.served["model-2.gguf"]
+
+    deploy(node, CONFIG, DeployRequest("preloaded", source, ns))
+    _ready(node, ns, "preloaded")
+    assert origin.served["model-2.gguf"] == after_preload, "deploy after preload downloaded"
+
+    listing = list_entries(node, CONFIG, ns)
+    (entry,) = listing.entries
+    assert entry.key == cache_key(source)
+    assert (entry.size, entry.state, entry.source) == (MODEL_SIZE, "complete", source)
+    assert entry.users == ("Deployment/preloaded",)
+    assert listing.total_bytes == MODEL_SIZE
+
+    with pytest.raises(Busy, match="in use by running services"):
+        clear(node, CONFIG, ns, model="preloaded")
+
+    _gone(node, ns, "preloaded")
+    (entry,) = list_entries(node, CONFIG, ns).entries
+    assert entry.state == "orphan"
+    cleared = clear(node, CONFIG, ns, key=entry.key)
+    assert cleared.removed == (entry.key,) and cleared.bytes_freed >= MODEL_SIZE
+    assert list_entries(node, CONFIG, ns).entries == ()
+
+    deploy(node, CONFIG, DeployRequest("preloaded", source, ns))
+    _ready(node, ns, "preloaded")
+    assert origin.served["model-2.gguf"] >= after_preload + MODEL_SIZE
+
+
+def test_truncated_entry_is_detected_and_downloaded_again(node: Connection, origin: Origin):
+    from llmkube_tui.cachekey import cache_key
+
+    ns = _namespace(node, "e2e-truncate")
+    source = origin.source("model-3.gguf")
+    deploy(node, CONFIG, DeployRequest("fragile", source, ns))
+    _ready(node, ns, "fragile")
+    before = origin.served["model-3.gguf"]
+    _gone(node, ns, "fragile")
+
+    cached = _pv_dir(node, ns) / cache_key(source) / "model.gguf"
+    with open(cached, "r+b") as f:
+        f.truncate(MODEL_SIZE // 2)
+
+    deploy(node, CONFIG, DeployRequest("fragile", source, ns))
+    _ready(node, ns, "fragile")
+    assert origin.served["model-3.gguf"] >= before + MODEL_SIZE // 2
+    assert cached.stat().st_size == MODEL_SIZE
+
+
+def test_disabled_cache_downloads_in_every_pod(node: Connection, origin: Origin):
+    ns = _namespace(node, "e2e-nocache")
+    source = origin.source("model-0.gguf") + "?nocache"
+    config = Config(cache=CacheSettings(enabled=False), images=LOCAL_IMAGES, mode="standalone")
+    before = origin.served["model-0.gguf"]
+    result = deploy(node, config, DeployRequest("ephemeral", source, ns, replicas=2))
+    assert result.volume is None
+    _ready(node, ns, "ephemeral", replicas=2)
+    assert origin.served["model-0.gguf"] - before >= 2 * MODEL_SIZE
+
+
+def test_two_replicas_starting_at_once_download_once(node: Connection, origin: Origin):
+    ns = _namespace(node, "e2e-replicas")
+    source = origin.source("model-0.gguf") + "?pair"
+    before = origin.served["model-0.gguf"]
+    deploy(node, CONFIG, DeployRequest("pair", source, ns, replicas=2))
+    _ready(node, ns, "pair", replicas=2)
+    assert origin.served["model-0.gguf"] - before <= 1.1 * MODEL_SIZE
+
+
+def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, origin: Origin):
+    from llmkube_tui.backend.cacheops import verify
+    from llmkube_tui.cachekey import cache_key
+
+    ns = _namespace(node, "e2e-verify")
+    source = origin.source("model-1.gguf") + "?verify"
+    from llmkube_tui.backend.preload import preload
+
+    preload(node, CONFIG, ns, source)
+    (good,) = verify(node, CONFIG, ns, key=cache_key(source), model=None)
+    assert good.ok
+
+    cached = _pv_dir(node, ns) / cache_key(source) / "model.gguf"
+    with open(cached, "r+b") as f:
+        f.seek(MODEL_SIZE // 3)
+        byte = f.read(1)
+        f.seek(MODEL_SIZE // 3)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    (bad,) = verify(node, CONFIG, ns, key=cache_key(source), model=None)
+    assert not bad.ok
+    assert f"llmkube-tui cache clear --key {cache_key(source)} -n {ns}" in bad.detail
+
+
+def test_resize_grows_and_rejects_shrink_and_garbage(node: Connection, origin: Origin):
+    from llmkube_tui.backend.cacheops import resize
+    from llmkube_tui.backend.cachevolume import ensure_cache_volume
+    from llmkube_tui.backend.errors import Invalid
+
+    ns = _namespace(node, "e2e-resize")
+    ensure_cache_volume(node, ns, CONFIG.cache)
+    with pytest.raises(Invalid, match="not a size"):
+        resize(node, ns, "lots")
+    with pytest.raises(Invalid, match="cannot shrink"):
+        resize(node, ns, "1Gi")
+    result = resize(node, ns, "3Gi")
+    assert (result.old, result.new) == ("2Gi", "3Gi")
+    pvc = node.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "3Gi"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -130,6 +131,44 @@ class Connection:
         if raw:
             return data
         return json.loads(data) if data else None
+
+    def stream_lines(
+        self, path: str, query: dict[str, str] | None = None, read_timeout: float = 300.0
+    ) -> Iterator[str]:
+        """Lines of a streaming response (a followed log), as they arrive;
+        memory stays bounded whatever the stream's length."""
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        method, url, headers, _, _ = self.api_client.param_serialize(
+            "GET", path, header_params={"Accept": "*/*"}, auth_settings=["BearerToken"]
+        )
+        try:
+            response = self.api_client.rest_client.pool_manager.request(
+                method,
+                url,
+                headers=headers,
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=DEFAULT_TIMEOUT[0], read=read_timeout),
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(
+                f"cannot reach the API server at {self.server}: {_reason(err)}"
+            ) from err
+        try:
+            if not 200 <= response.status < 300:
+                raise _status_error(response.status, response.read(), "GET", path)
+            pending = b""
+            for chunk in response.stream(64 * 1024):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode(errors="replace")
+            if pending:
+                yield pending.decode(errors="replace")
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(f"the stream from {self.server} broke: {_reason(err)}") from err
+        finally:
+            response.release_conn()
 
     def text(self, path: str, **kwargs: Any) -> str:
         """A plain-text resource, such as a pod's log."""

@@ -33,3 +33,15 @@ class Invalid(BackendError):
 
 class ConfigError(BackendError):
     """No usable kubeconfig, context or settings."""
+
+
+class Integrity(BackendError):
+    """A cached file does not match its sha256 or size."""
+
+
+class Busy(BackendError):
+    """The entry is in use (a live download or a running service)."""
+
+
+class Failed(BackendError):
+    """A pod or Job of ours ended in failure; the message says why."""
