@@ -227,3 +227,45 @@ def test_resize_grows_and_rejects_shrink_and_garbage(node: Connection, origin: O
     assert (result.old, result.new) == ("2Gi", "3Gi")
     pvc = node.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
     assert pvc["spec"]["resources"]["requests"]["storage"] == "3Gi"
+
+
+def test_operations_as_a_user_bound_only_to_the_shipped_role(
+    node_cluster: LocalCluster, node: Connection, origin: Origin
+):
+    """Everything a namespace operator does, with exactly the shipped Role."""
+    import yaml
+
+    from llmkube_tui.backend.cacheops import clear, list_entries, resize, verify
+    from llmkube_tui.backend.errors import Forbidden
+    from llmkube_tui.backend.preload import preload
+    from llmkube_tui.backend.target import Target
+    from llmkube_tui.resources import resource_path
+
+    ns = _namespace(node, "e2e-rbac")
+    manifests = yaml.safe_load_all((resource_path("manifests") / "rbac.yaml").read_text())
+    (role,) = [m for m in manifests if m["kind"] == "Role"]
+    node.create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", role, exist_ok=True)
+    node.create(
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+        {
+            "metadata": {"name": "operator"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "llmkube-tui"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}],
+        },
+        exist_ok=True,
+    )
+    user = Connection.open(Target(str(node_cluster.user_kubeconfig("operator", namespace=ns))))
+    source = origin.source("model-2.gguf") + "?rbac"
+
+    deploy(user, CONFIG, DeployRequest("served", source, ns))
+    _ready(node, ns, "served")
+    assert preload(user, CONFIG, ns, source)["result"] == "hit"
+    (entry,) = list_entries(user, CONFIG, ns).entries
+    assert entry.users == ("Deployment/served",)
+    (checked,) = verify(user, CONFIG, ns, key=entry.key, model=None)
+    assert checked.ok
+    assert resize(user, ns, "4Gi").new == "4Gi"
+    undeploy(user, ns, "served")
+    assert clear(user, CONFIG, ns, key=entry.key, force=True).removed == (entry.key,)
+    with pytest.raises(Forbidden):
+        list_entries(user, CONFIG, "default")

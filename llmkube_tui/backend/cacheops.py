@@ -7,9 +7,11 @@ storage, without a node-level agent.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmkube_tui.backend.cacheentry import CacheEntry
 from llmkube_tui.backend.cachepods import run_fetcher_pod
@@ -17,7 +19,15 @@ from llmkube_tui.backend.cachevolume import CLAIM_NAME, CacheVolume
 from llmkube_tui.backend.config import Config
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.deploy import KEY_LABEL
-from llmkube_tui.backend.errors import BackendError, Busy, Failed, Integrity, Invalid, NotFound
+from llmkube_tui.backend.errors import (
+    BackendError,
+    Busy,
+    Failed,
+    Forbidden,
+    Integrity,
+    Invalid,
+    NotFound,
+)
 from llmkube_tui.backend.inventory import (
     list_cache_volumes,
     list_inference_services,
@@ -246,8 +256,12 @@ def resize(conn: Connection, namespace: str, size: str) -> ResizeResult:
     if wanted == parse_quantity(old):
         raise Invalid(f"the cache volume already requests {old}")
     sc_name = pvc["spec"].get("storageClassName") or ""
+    sc: dict[str, Any] = {"allowVolumeExpansion": True}
     if sc_name:
-        sc = conn.get(f"/apis/storage.k8s.io/v1/storageclasses/{sc_name}")
+        # A namespace-only user may not read storage classes; the API server's
+        # own admission check still refuses an expansion the class forbids.
+        with contextlib.suppress(Forbidden):
+            sc = conn.get(f"/apis/storage.k8s.io/v1/storageclasses/{sc_name}")
         if not sc.get("allowVolumeExpansion"):
             raise Invalid(
                 f"storage class {sc_name} does not allow volume expansion "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from llmkube_tui.backend.errors import (
     ConfigError,
     Conflict,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     Unauthorized,
@@ -34,12 +36,14 @@ from llmkube_tui.backend.target import Target
 # (connect, read) seconds. Every request carries one: a hung API server must
 # never hang the dashboard or a script.
 DEFAULT_TIMEOUT = (3.0, 15.0)
+RETRIES = 5
 
 _STATUS_ERRORS: dict[int, type[BackendError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     422: Invalid,
 }
 
@@ -111,6 +115,29 @@ class Connection:
         headers = {"Accept": "*/*" if raw else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
+        for attempt in range(RETRIES + 1):
+            status, data, retry_after = self._call(method, path, headers, body, timeout)
+            if 200 <= status < 300:
+                break
+            # 429 means the server did not act on the request (throttled, or a
+            # cache still warming up after a start), so any verb may be sent
+            # again; 503 only for reads, which are idempotent.
+            retryable = status == 429 or (status == 503 and method == "GET")
+            if not retryable or attempt == RETRIES:
+                raise _status_error(status, data, method, path)
+            time.sleep(min(retry_after or 0.2 * 2**attempt, 5.0))
+        if raw:
+            return data
+        return json.loads(data) if data else None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout: tuple[float, float] | float,
+    ) -> tuple[int, bytes, float | None]:
         try:
             serialized = self.api_client.param_serialize(
                 method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
@@ -126,11 +153,9 @@ class Connection:
             raise Unreachable(
                 f"cannot reach the API server at {self.server}: {_reason(err)}"
             ) from err
-        if not 200 <= response.status < 300:
-            raise _status_error(response.status, data, method, path)
-        if raw:
-            return data
-        return json.loads(data) if data else None
+        retry_after = response.headers.get("Retry-After")
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return int(response.status), bytes(data), seconds
 
     def stream_lines(
         self, path: str, query: dict[str, str] | None = None, read_timeout: float = 300.0
@@ -212,6 +237,7 @@ def _status_error(status: int, data: bytes, method: str, path: str) -> BackendEr
         Unauthorized: "unauthorized",
         NotFound: "not found",
         Conflict: "conflict",
+        Gone: "expired (list or watch again)",
         Invalid: "invalid",
     }.get(kind, f"HTTP {status}")
     return kind(f"{prefix}: {message or method + ' ' + path}")

@@ -45,3 +45,7 @@ class Busy(BackendError):
 
 class Failed(BackendError):
     """A pod or Job of ours ended in failure; the message says why."""
+
+
+class Gone(BackendError):
+    """A watch or list continuation expired (HTTP 410): list again."""
