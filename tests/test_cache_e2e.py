@@ -249,8 +249,14 @@ def test_operations_as_a_user_bound_only_to_the_shipped_role(
         f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
         {
             "metadata": {"name": "operator"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "llmkube-tui"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "llmkube-tui",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "operator"}
+            ],
         },
         exist_ok=True,
     )

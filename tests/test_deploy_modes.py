@@ -25,7 +25,12 @@ def test_llmkube_mode_objects_validate_against_the_real_crds(admin: Connection):
     admin.create("/api/v1/namespaces", {"metadata": {"name": "mode-llmkube"}}, exist_ok=True)
     assert resolve_mode(admin, Config()) == "llmkube"
     req = DeployRequest(
-        "llama-3-1-8b", ENTRY.source, "mode-llmkube", replicas=2, gpu=True, gpu_count=1,
+        "llama-3-1-8b",
+        ENTRY.source,
+        "mode-llmkube",
+        replicas=2,
+        gpu=True,
+        gpu_count=1,
         quantization=ENTRY.quantization,
     )
     result = deploy(admin, ANNOTATED, req)
@@ -36,7 +41,10 @@ def test_llmkube_mode_objects_validate_against_the_real_crds(admin: Connection):
     assert model["spec"]["source"] == ENTRY.source
     assert model["spec"]["hardware"]["gpu"]["count"] == 1
     isvc = admin.get(f"{base}/inferenceservices/llama-3-1-8b")
-    assert isvc["spec"]["modelCache"] == {"persistence": "Cached", "claimName": "llmkube-model-cache"}
+    assert isvc["spec"]["modelCache"] == {
+        "persistence": "Cached",
+        "claimName": "llmkube-model-cache",
+    }
     assert isvc["spec"]["replicas"] == 2 and isvc["spec"]["resources"]["gpu"] == 1
 
     # The PVC carries every configured field, annotations included.

@@ -27,8 +27,7 @@ _STANDIN_SERVER = Path(__file__).with_name("standin_server.py")
 # Tagged by the server's content, so a changed stand-in is a new image and
 # no cached archive or containerd image of an old one is ever used.
 STANDIN_IMAGE = (
-    "llmkube.local/serve-standin:"
-    + hashlib.sha256(_STANDIN_SERVER.read_bytes()).hexdigest()[:12]
+    "llmkube.local/serve-standin:" + hashlib.sha256(_STANDIN_SERVER.read_bytes()).hexdigest()[:12]
 )
 _DEBIAN_PACKAGES = "python3-minimal,python3,ca-certificates"
 
