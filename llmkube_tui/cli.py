@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--key")
     verify.add_argument("-n", "--namespace")
 
+    export = ops.add_parser("export", help="write entries to a bundle file (air-gapped transfer)")
+    export.add_argument("--model", action="append", default=[], help="repeatable")
+    export.add_argument("--key", action="append", default=[], help="repeatable")
+    export.add_argument("-n", "--namespace")
+    export.add_argument("-o", "--output", type=Path, required=True)
+
+    imp = ops.add_parser("import", help="load a bundle into the cache, verified")
+    imp.add_argument("bundle", type=Path)
+    imp.add_argument("-n", "--namespace")
+
     sub.add_parser("gpus", help="GPU nodes: allocatable against requested")
 
     local = sub.add_parser("local", help="the local cluster for the demo (built from source)")
@@ -336,6 +346,49 @@ def cmd_cache_verify(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 4
 
 
+def _transfer_progress(key: str, done: int, total: int) -> None:
+    from llmkube_tui.backend.quantity import format_bytes
+
+    percent = 100 * done // total if total else 100
+    print(
+        f"\r{key}: {format_bytes(done)} / {format_bytes(total)} ({percent}%)",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def cmd_cache_export(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.cacheops import resolve_keys
+    from llmkube_tui.backend.transfer import export_entries
+
+    conn, config = _connect(args), _config(args)
+    namespace = args.namespace or conn.namespace
+    keys: list[str] | None = None
+    if args.model or args.key:
+        keys = list(args.key)
+        for model in args.model:
+            keys += resolve_keys(conn, namespace, key=None, model=model) or []
+    entries = export_entries(conn, config, namespace, args.output, keys, _transfer_progress)
+    print(file=sys.stderr)
+    for e in entries:
+        print(f"exported {e.key} ({e.size} bytes, sha256 {e.sha256})")
+    print(f"bundle: {args.output}")
+    return 0
+
+
+def cmd_cache_import(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.transfer import import_bundle
+
+    conn, config = _connect(args), _config(args)
+    namespace = args.namespace or conn.namespace
+    results = import_bundle(conn, config, namespace, args.bundle, _transfer_progress)
+    print(file=sys.stderr)
+    for r in results:
+        print(f"{r.result} {r.key} in {namespace}")
+    return 0
+
+
 def cmd_gpus(args: argparse.Namespace) -> int:
     from llmkube_tui.backend.gpunode import list_gpu_nodes
 
@@ -382,6 +435,8 @@ CACHE_COMMANDS = {
     "clear": cmd_cache_clear,
     "resize": cmd_cache_resize,
     "verify": cmd_cache_verify,
+    "export": cmd_cache_export,
+    "import": cmd_cache_import,
 }
 COMMANDS = {"catalog": cmd_catalog, "deploy": cmd_deploy, "gpus": cmd_gpus, "local": cmd_local}
 

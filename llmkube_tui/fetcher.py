@@ -15,6 +15,7 @@ Command line
     fetcher.py scan   [--root DIR]
     fetcher.py remove KEY [--root DIR] [--force]
     fetcher.py verify KEY [--root DIR]
+    fetcher.py receive KEY --size N --sha256 HEX --source URL [--root DIR]  < model
     fetcher.py key    SOURCE
 
 ``--root`` defaults to ``/models``, ``--source`` to ``$MODEL_SOURCE`` and
@@ -2411,6 +2412,63 @@ def _connections(text: str) -> int | None:
     return value
 
 
+def cmd_receive(
+    root: str, key: str, size: int, sha256: str, source: str, stream: IO[bytes]
+) -> tuple[int, dict[str, Any]]:
+    """Publish a model that arrives on `stream` (an import over exec).
+
+    Exactly `size` bytes are read: the sender cannot make us read more, and
+    the stream needs no end-of-file signal. The bytes land in a temp file of
+    our own, are checked against size and sha256, and are published like a
+    download: link (never replace), fsync the directory, metadata last.
+    """
+    if not is_cache_key(key) or cache_key(source) != key:
+        raise IntegrityError(f"{key!r} is not the cache key of {source!r}")
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise IntegrityError(f"not a sha256: {sha256!r}")
+    entry = os.path.join(root, key)
+    os.makedirs(entry, exist_ok=True)
+    final = os.path.join(entry, MODEL_FILE)
+    if entry_is_complete(entry, Metadata.load(entry)):
+        # Still read what was sent: a sender blocked on a full pipe would
+        # otherwise wait forever for a reader that is gone.
+        left = size
+        while left > 0 and (chunk := stream.read(min(1 << 20, left))):
+            left -= len(chunk)
+        return EXIT_OK, {"result": "exists", "key": key}
+    tmp = os.path.join(entry, f".receive-{os.getpid()}-{random.getrandbits(32):08x}")
+    digest = hashlib.sha256()
+    received = 0
+    try:
+        with open(tmp, "wb") as out:
+            while received < size:
+                chunk = stream.read(min(1 << 20, size - received))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+                received += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if received != size:
+            raise IntegrityError(f"{key}: the stream ended after {received} of {size} bytes")
+        if digest.hexdigest() != sha256:
+            raise IntegrityError(f"{key}: sha256 {digest.hexdigest()} is not the expected {sha256}")
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            if not (os.path.getsize(final) == size and hash_file(final) == sha256):
+                raise IntegrityError(
+                    f"{key}: another file is in the way; remove the entry"
+                ) from None
+        fsync_dir(entry)
+    finally:
+        _unlink_quietly(tmp)
+    now = utc_now()
+    Metadata(source, MODEL_FILE, size, sha256, None, None, now, now, verified_at=now).save(entry)
+    return EXIT_OK, {"result": "imported", "key": key, "size": size, "sha256": sha256}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fetcher.py", description="Put a model into the LLMKube model cache."
@@ -2442,6 +2500,11 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--force", action="store_true")
     verify = with_root(sub.add_parser("verify", help="re-hash an entry"))
     verify.add_argument("key")
+    receive = with_root(sub.add_parser("receive", help="publish a model read from stdin"))
+    receive.add_argument("key")
+    receive.add_argument("--size", type=int, required=True)
+    receive.add_argument("--sha256", required=True)
+    receive.add_argument("--source", required=True)
     key = sub.add_parser("key", help="print the cache key of a source")
     key.add_argument("source")
     return parser
@@ -2489,6 +2552,10 @@ def run_command(args: argparse.Namespace) -> int:
         code, doc = cmd_remove(args.root, args.key, args.force, args.lease_timeout)
     elif args.command == "verify":
         code, doc = cmd_verify(args.root, args.key)
+    elif args.command == "receive":
+        code, doc = cmd_receive(
+            args.root, args.key, args.size, args.sha256, args.source, sys.stdin.buffer
+        )
     else:
         opts = _options(args)
         emit_result(Fetcher(opts, Reporter(opts.json)).run())

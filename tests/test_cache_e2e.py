@@ -55,6 +55,16 @@ def _ready(conn: Connection, ns: str, name: str, replicas: int = 1, timeout: flo
     return time.monotonic() - started
 
 
+def _exists(conn: Connection, path: str) -> bool:
+    from llmkube_tui.backend.errors import NotFound
+
+    try:
+        conn.get(path)
+    except NotFound:
+        return False
+    return True
+
+
 def _gone(conn: Connection, ns: str, name: str) -> None:
     undeploy(conn, ns, name)
     deadline = time.monotonic() + 60
@@ -63,7 +73,7 @@ def _gone(conn: Connection, ns: str, name: str) -> None:
             f"/api/v1/namespaces/{ns}/pods",
             query={"labelSelector": f"app.kubernetes.io/name={name}"},
         )["items"]
-        if not pods:
+        if not pods and not _exists(conn, f"/apis/apps/v1/namespaces/{ns}/deployments/{name}"):
             return
         time.sleep(0.2)
     raise AssertionError("pods of the deployment did not go away")
@@ -275,3 +285,39 @@ def test_operations_as_a_user_bound_only_to_the_shipped_role(
     assert clear(user, CONFIG, ns, key=entry.key, force=True).removed == (entry.key,)
     with pytest.raises(Forbidden):
         list_entries(user, CONFIG, "default")
+
+
+def test_export_then_import_elsewhere_serves_offline(
+    node: Connection, origin: Origin, tmp_path: Path
+):
+    from llmkube_tui.backend.cacheops import list_entries
+    from llmkube_tui.backend.preload import preload
+    from llmkube_tui.backend.transfer import export_entries, import_bundle
+
+    source = origin.source("model-3.gguf") + "?bundle"
+    src = _namespace(node, "e2e-export")
+    preload(node, CONFIG, src, source)
+    bundle = tmp_path / "models.tar"
+    progress: list[int] = []
+    (exported,) = export_entries(
+        node, CONFIG, src, bundle, on_progress=lambda k, done, total: progress.append(done)
+    )
+    assert exported.size == MODEL_SIZE and progress[-1] == MODEL_SIZE
+    assert bundle.stat().st_size > MODEL_SIZE
+
+    served = origin.served["model-3.gguf"]
+    dst = _namespace(node, "e2e-import")
+    saved = origin.files.pop("model-3.gguf")  # the origin is gone: the target is air-gapped
+    try:
+        (imported,) = import_bundle(node, CONFIG, dst, bundle)
+        assert (imported.key, imported.result) == (exported.key, "imported")
+        (entry,) = list_entries(node, CONFIG, dst).entries
+        assert (entry.sha256, entry.size, entry.source) == (exported.sha256, MODEL_SIZE, source)
+        deploy(node, CONFIG, DeployRequest("offline", source, dst))
+        _ready(node, dst, "offline")
+        assert origin.served["model-3.gguf"] == served
+        # Importing again publishes nothing new and replaces nothing.
+        (again,) = import_bundle(node, CONFIG, dst, bundle)
+        assert again.result == "exists"
+    finally:
+        origin.files["model-3.gguf"] = saved

@@ -18,6 +18,7 @@ class CacheEntry:
     last_used: str
     users: tuple[str, ...]  # "Model/x", "InferenceService/y", "Deployment/z"
     downloaded: int = 0  # bytes present of a partial download
+    sha256: str = ""
 
     @property
     def in_use_by_service(self) -> bool:
@@ -40,4 +41,5 @@ class CacheEntry:
             last_used=str(meta.get("last_used") or ""),
             users=users,
             downloaded=sum(int(p.get("bytes") or 0) for p in partial),
+            sha256=str(meta.get("sha256") or ""),
         )

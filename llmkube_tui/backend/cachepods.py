@@ -7,6 +7,7 @@ import contextlib
 import json
 import secrets
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,32 +59,23 @@ def _pending_reason(conn: Connection, namespace: str, name: str) -> str:
     return "; ".join(e.get("message", "") for e in events[-3:]) or "no events"
 
 
-def run_fetcher_pod(
-    conn: Connection,
-    config: Config,
-    namespace: str,
-    purpose: str,
-    args: list[str],
-    *,
-    read_only: bool,
-    timeout: float = 300.0,
-) -> FetcherRun:
-    ensure_fetcher_configmap(conn, namespace)
-    name = f"llmkube-{purpose}-{secrets.token_hex(3)}"
+def _pod_manifest(
+    config: Config, namespace: str, purpose: str, command: list[str], read_only: bool
+) -> dict[str, Any]:
     cache = config.cache
     container = fetcher_container(
         "fetcher",
         config.images.fetcher,
         config.images.pull_policy,
-        fetcher_command(purpose, "--root", cache.mount_path, *args),
+        command,
         cache,
         read_only=read_only,
     )
-    pod = {
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": name,
+            "name": f"llmkube-{purpose}-{secrets.token_hex(3)}",
             "namespace": namespace,
             "labels": {MANAGED_BY[0]: MANAGED_BY[1], PURPOSE_LABEL: purpose},
         },
@@ -95,24 +87,83 @@ def run_fetcher_pod(
             "terminationGracePeriodSeconds": 0,
         },
     }
-    path = f"/api/v1/namespaces/{namespace}/pods"
-    conn.request("POST", path, body=pod)
+
+
+def _delete(conn: Connection, namespace: str, name: str) -> None:
+    with contextlib.suppress(NotFound):
+        conn.request(
+            "DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}", body={"gracePeriodSeconds": 0}
+        )
+
+
+def _wait(
+    conn: Connection,
+    namespace: str,
+    name: str,
+    purpose: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float,
+) -> dict[str, Any]:
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    deadline = time.monotonic() + timeout
+    while True:
+        pod: dict[str, Any] = conn.get(path)
+        if done(pod):
+            return pod
+        if time.monotonic() > deadline:
+            raise Failed(
+                f"{purpose} pod {name} not done in {timeout:.0f}s: "
+                f"{_pending_reason(conn, namespace, name)}"
+            )
+        time.sleep(0.2)
+
+
+def run_fetcher_pod(
+    conn: Connection,
+    config: Config,
+    namespace: str,
+    purpose: str,
+    args: list[str],
+    *,
+    read_only: bool,
+    timeout: float = 300.0,
+) -> FetcherRun:
+    ensure_fetcher_configmap(conn, namespace)
+    command = fetcher_command(purpose, "--root", config.cache.mount_path, *args)
+    pod = _pod_manifest(config, namespace, purpose, command, read_only)
+    name = pod["metadata"]["name"]
+    conn.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            current = conn.get(f"{path}/{name}")
-            terminated = _terminated(current)
-            if terminated is not None:
-                break
-            if time.monotonic() > deadline:
-                raise Failed(
-                    f"{purpose} pod {name} did not finish in {timeout:.0f}s: "
-                    f"{_pending_reason(conn, namespace, name)}"
-                )
-            time.sleep(0.2)
-        log = conn.text(f"{path}/{name}/log")
+        done = _wait(conn, namespace, name, purpose, lambda p: _terminated(p) is not None, timeout)
+        terminated = _terminated(done) or {}
+        log = conn.text(f"/api/v1/namespaces/{namespace}/pods/{name}/log")
         result = last_json(log) or last_json(terminated.get("message", ""))
         return FetcherRun(int(terminated.get("exitCode", 1)), result, log)
     finally:
-        with contextlib.suppress(NotFound):
-            conn.request("DELETE", f"{path}/{name}", body={"gracePeriodSeconds": 0})
+        _delete(conn, namespace, name)
+
+
+@contextlib.contextmanager
+def helper_pod(
+    conn: Connection, config: Config, namespace: str, purpose: str, *, read_only: bool
+) -> Iterator[str]:
+    """A pod that mounts the cache and idles, for exec sessions; deleted on exit."""
+    ensure_fetcher_configmap(conn, namespace)
+    pod = _pod_manifest(config, namespace, purpose, ["sleep", "86400"], read_only)
+    name = pod["metadata"]["name"]
+    conn.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
+    try:
+
+        def running(p: dict[str, Any]) -> bool:
+            ended = _terminated(p)
+            if ended is not None:
+                raise Failed(
+                    f"{purpose} pod {name} ended before it was used: {ended.get('reason')} "
+                    f"(exit {ended.get('exitCode')}) {ended.get('message') or ''}"
+                )
+            return bool(p.get("status", {}).get("phase") == "Running")
+
+        _wait(conn, namespace, name, purpose, running, 120.0)
+        yield name
+    finally:
+        _delete(conn, namespace, name)

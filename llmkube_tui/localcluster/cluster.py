@@ -485,6 +485,7 @@ class LocalCluster:
         ensure_built([c.name for c in components if Path(c.argv[0]).parent == bin_dir()])
         self._save()
         if self.node:
+            stop_stale_clusters(self.network, self.state_dir)
             write_containerd_config(self.layout, self.network)
             self._write_kubelet_config()
             ensure_bridge(self.network)
@@ -515,7 +516,11 @@ class LocalCluster:
         return any(c.name == name and self._pid(c) is not None for c in self.components())
 
     def down(self) -> None:
-        volumes = hostpath_volumes(self.kubeconfig) if self.node and self.is_up() else []
+        volumes: list[Path] = []
+        if self.node and self.is_up():
+            # Only a clean-up aid: whatever the API answers, everything stops.
+            with contextlib.suppress(Exception):
+                volumes = hostpath_volumes(self.kubeconfig)
         for component in reversed(self.components()):
             # The kubelet gets no grace: on SIGTERM it starts tearing pods down
             # one by one, which the clean-up below does at once.
@@ -593,6 +598,30 @@ class LocalCluster:
         the user may do is up to the RBAC objects the caller creates."""
         pair = self.pki.issue(f"user-{user}", user, groups)
         return self.write_kubeconfig(self.state_dir / f"{user}.kubeconfig", user, pair, namespace)
+
+
+def stop_stale_clusters(network: PodNetwork, keep: Path) -> None:
+    """Stop any other local cluster whose node uses this pod network: a run
+    that died before its teardown would otherwise share the bridge and the
+    cgroup root with the new one, and their kubelets kill each other's pods."""
+    kubelet = str(binary("kubelet")).encode()
+    marker = f"cgroupRoot: /{network.bridge}\n"
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not argv or argv[0] != kubelet or b"--root-dir" not in argv:
+            continue
+        state = Path(argv[argv.index(b"--root-dir") + 1].decode()).parent
+        try:
+            config = (state / "kubelet.yaml").read_text()
+        except OSError:
+            continue
+        if state.resolve() != keep.resolve() and marker in config:
+            LocalCluster(state, node=True, network=network).down()
 
 
 def _is_zombie(pid: int) -> bool:
