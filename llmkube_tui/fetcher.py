@@ -2396,6 +2396,12 @@ def cmd_verify(root: str, key: str) -> tuple[int, dict[str, Any]]:
         with contextlib.suppress(OSError):
             meta.save(entry)
     out = {"key": key, "ok": ok, "sha256": sha, "expected": meta.sha256, "file": meta.file}
+    if not ok:
+        # The file goes, the metadata stays: the entry now reads as corrupt,
+        # no hit path serves it, and the next fetch downloads it again.
+        _unlink_quietly(path)
+        fsync_dir(entry)
+        out["error"] = f"sha256 {sha} is not the recorded {meta.sha256}; the file was removed"
     return (EXIT_OK if ok else EXIT_INTEGRITY), out
 
 

@@ -30,6 +30,15 @@ def make_gguf(path: Path, size: int) -> Path:
     return path
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Clients hang up on purpose (the fetcher's one-byte probe, a
+        # cancelled part); that is not worth a traceback.
+        pass
+
+
 class Origin:
     def __init__(self, host: str, files: dict[str, Path]) -> None:
         self.files = files
@@ -86,8 +95,7 @@ class Origin:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _QuietServer((host, 0), Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -3,6 +3,9 @@ origin that counts the bytes it serves."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ from llmkube_tui.backend.config import Config, Images
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.deploy import DeployRequest, deploy, undeploy
 from llmkube_tui.backend.settings import CacheSettings
+from llmkube_tui.cachekey import cache_key
 from llmkube_tui.localcluster.cluster import LocalCluster
 from llmkube_tui.localcluster.images import PYTHON_IMAGE, STANDIN_IMAGE
 
@@ -200,7 +204,7 @@ def test_two_replicas_starting_at_once_download_once(node: Connection, origin: O
 
 
 def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, origin: Origin):
-    from llmkube_tui.backend.cacheops import verify
+    from llmkube_tui.backend.cacheops import list_entries, verify
     from llmkube_tui.cachekey import cache_key
 
     ns = _namespace(node, "e2e-verify")
@@ -219,7 +223,15 @@ def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, o
         f.write(bytes([byte[0] ^ 0xFF]))
     (bad,) = verify(node, CONFIG, ns, key=cache_key(source), model=None)
     assert not bad.ok
-    assert f"llmkube-tui cache clear --key {cache_key(source)} -n {ns}" in bad.detail
+    assert f"llmkube-tui cache preload {source} -n {ns}" in bad.detail
+    (entry,) = list_entries(node, CONFIG, ns).entries
+    assert entry.state == "corrupt"
+
+    # Never served: the next pod start downloads it again.
+    before = origin.served["model-1.gguf"]
+    deploy(node, CONFIG, DeployRequest("recovers", source, ns))
+    _ready(node, ns, "recovers")
+    assert origin.served["model-1.gguf"] >= before + MODEL_SIZE
 
 
 def test_resize_grows_and_rejects_shrink_and_garbage(node: Connection, origin: Origin):
@@ -321,3 +333,53 @@ def test_export_then_import_elsewhere_serves_offline(
         assert again.result == "exists"
     finally:
         origin.files["model-3.gguf"] = saved
+
+
+def _cli(node_cluster: LocalCluster, values: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmkube_tui.cli", "--kubeconfig", str(node_cluster.kubeconfig),
+         "--values", str(values), *args],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_cli_as_the_readme_shows_it(
+    node_cluster: LocalCluster, node: Connection, origin: Origin, tmp_path: Path
+):
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "modelCache: {size: 2Gi}\nmode: standalone\n"
+        f"images: {{fetcher: '{PYTHON_IMAGE}', server: '{STANDIN_IMAGE}', pullPolicy: Never}}\n"
+    )
+    source = origin.source("model-0.gguf") + "?cli"
+    ns = _namespace(node, "e2e-cli")
+
+    out = _cli(node_cluster, values, "deploy", source, "--name", "cli-model", "-n", ns)
+    assert out.returncode == 0, out.stderr
+    assert "created Deployment/cli-model" in out.stdout
+    _ready(node, ns, "cli-model")
+
+    out = _cli(node_cluster, values, "cache", "list", "-A")
+    assert out.returncode == 0, out.stderr
+    assert "CACHE KEY" in out.stdout and "cli-model" in out.stdout
+    assert "Total:" in out.stdout
+    out = _cli(node_cluster, values, "cache", "list", "-n", ns, "-o", "json")
+    (listing,) = json.loads(out.stdout)
+    assert listing["entries"][0]["users"] == ["Deployment/cli-model"]
+
+    out = _cli(node_cluster, values, "cache", "clear", "--model", "cli-model", "-n", ns)
+    assert out.returncode == 1 and "in use by running services" in out.stderr
+    assert "Traceback" not in out.stderr
+
+    out = _cli(node_cluster, values, "cache", "resize", "3Gi", "-n", ns)
+    assert out.returncode == 0 and "2Gi -> 3Gi" in out.stdout, out.stderr
+    out = _cli(node_cluster, values, "cache", "resize", "1Gi", "-n", ns)
+    assert out.returncode == 1 and "cannot shrink" in out.stderr
+
+    out = _cli(node_cluster, values, "gpus")
+    assert out.returncode == 0 and "localhost" in out.stdout
+
+    local = tmp_path / "airgap"
+    out = _cli(node_cluster, values, "cache", "preload", source, "--dir", str(local))
+    assert out.returncode == 0, out.stderr
+    assert (local / cache_key(source) / "model.gguf").stat().st_size == MODEL_SIZE

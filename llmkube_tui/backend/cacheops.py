@@ -24,7 +24,6 @@ from llmkube_tui.backend.errors import (
     Busy,
     Failed,
     Forbidden,
-    Integrity,
     Invalid,
     NotFound,
 )
@@ -196,12 +195,10 @@ class VerifyResult:
 def verify(
     conn: Connection, config: Config, namespace: str, *, key: str | None, model: str | None
 ) -> list[VerifyResult]:
+    listing = list_entries(conn, config, namespace)
+    listing_sources = {e.key: e.source for e in listing.entries}
     wanted = resolve_keys(conn, namespace, key=key, model=model)
-    keys = (
-        wanted
-        if wanted is not None
-        else [e.key for e in list_entries(conn, config, namespace).entries]
-    )
+    keys = wanted if wanted is not None else list(listing_sources)
     results = []
     for k in keys:
         run = run_fetcher_pod(conn, config, namespace, "verify", [k], read_only=False, timeout=3600)
@@ -215,9 +212,9 @@ def verify(
                     k,
                     False,
                     str(doc.get("sha256") or ""),
-                    f"corrupt: {doc.get('error') or 'sha256 mismatch'}; recover with: "
-                    f"llmkube-tui cache clear --key {k} -n {namespace} --force "
-                    "(the next pod start or preload downloads it again)",
+                    f"corrupt: {doc.get('error') or 'sha256 mismatch'}; it is never served; "
+                    f"the next pod start downloads it again, or now: "
+                    f"llmkube-tui cache preload {_source_of(listing_sources, k)} -n {namespace}",
                 )
             )
         else:
@@ -225,10 +222,8 @@ def verify(
     return results
 
 
-def corrupt(results: list[VerifyResult]) -> None:
-    bad = [r for r in results if not r.ok]
-    if bad:
-        raise Integrity("; ".join(f"{r.key} {r.detail}" for r in bad))
+def _source_of(sources: dict[str, str], key: str) -> str:
+    return sources.get(key) or f"<source of {key}>"
 
 
 @dataclass(frozen=True)

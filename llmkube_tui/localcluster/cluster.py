@@ -229,41 +229,38 @@ class LocalCluster:
             self.write_kubeconfig(path, user, self.pki.issue(name, user, groups))
         return path
 
+    def _control_loop_argv(self, name: str, user: str, port: int) -> list[str]:
+        """What the controller manager and the scheduler share: their own
+        client certificate for everything, and a loopback serving port."""
+        kubeconfig = str(self._client_kubeconfig(name, user))
+        return [
+            str(binary(name)),
+            "--kubeconfig", kubeconfig,
+            "--authentication-kubeconfig", kubeconfig,
+            "--authorization-kubeconfig", kubeconfig,
+            "--bind-address", "127.0.0.1",
+            "--secure-port", str(port),
+            "--leader-elect=false",
+        ]  # fmt: skip
+
     def _controller_manager(self) -> Component:
-        kubeconfig = str(
-            self._client_kubeconfig("kube-controller-manager", "system:kube-controller-manager")
-        )
         port = self.ports.controller_manager
+        common = self._control_loop_argv(
+            "kube-controller-manager", "system:kube-controller-manager", port
+        )
         argv = [
-            str(binary("kube-controller-manager")),
-            "--kubeconfig",
-            kubeconfig,
-            "--authentication-kubeconfig",
-            kubeconfig,
-            "--authorization-kubeconfig",
-            kubeconfig,
-            "--bind-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(port),
-            "--cert-dir",
-            str(self.state_dir / "kcm-certs"),
+            *common,
+            "--cert-dir", str(self.state_dir / "kcm-certs"),
             "--use-service-account-credentials",
             # The host-path provisioner gives PVCs real directories on this
             # machine; nothing else provisions volumes here.
             "--enable-hostpath-provisioner",
-            "--controllers",
-            "*",
-            "--leader-elect=false",
-            "--root-ca-file",
-            str(self.pki.ca.cert),
-            "--service-account-private-key-file",
-            str(self.pki.service_account_key().key),
-            "--cluster-signing-cert-file",
-            str(self.pki.ca.cert),
-            "--cluster-signing-key-file",
-            str(self.pki.ca.key),
-        ]
+            "--controllers", "*",
+            "--root-ca-file", str(self.pki.ca.cert),
+            "--service-account-private-key-file", str(self.pki.service_account_key().key),
+            "--cluster-signing-cert-file", str(self.pki.ca.cert),
+            "--cluster-signing-key-file", str(self.pki.ca.key),
+        ]  # fmt: skip
         return Component("kube-controller-manager", argv, lambda: self._https_ok(port, "/healthz"))
 
     def _write_kubelet_config(self) -> None:
@@ -285,22 +282,8 @@ class LocalCluster:
         return Component("volume-permissions", argv, lambda: True)
 
     def _scheduler(self) -> Component:
-        kubeconfig = str(self._client_kubeconfig("kube-scheduler", "system:kube-scheduler"))
         port = self.ports.scheduler
-        argv = [
-            str(binary("kube-scheduler")),
-            "--kubeconfig",
-            kubeconfig,
-            "--authentication-kubeconfig",
-            kubeconfig,
-            "--authorization-kubeconfig",
-            kubeconfig,
-            "--bind-address",
-            "127.0.0.1",
-            "--secure-port",
-            str(port),
-            "--leader-elect=false",
-        ]
+        argv = self._control_loop_argv("kube-scheduler", "system:kube-scheduler", port)
         return Component("kube-scheduler", argv, lambda: self._https_ok(port, "/healthz"))
 
     def _containerd(self) -> Component:
