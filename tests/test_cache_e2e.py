@@ -241,6 +241,11 @@ def test_resize_grows_and_rejects_shrink_and_garbage(node: Connection, origin: O
 
     ns = _namespace(node, "e2e-resize")
     ensure_cache_volume(node, ns, CONFIG.cache)
+    wait_for(
+        node,
+        f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache",
+        lambda pvc: pvc.get("status", {}).get("phase") == "Bound",
+    )
     with pytest.raises(Invalid, match="not a size"):
         resize(node, ns, "lots")
     with pytest.raises(Invalid, match="cannot shrink"):

@@ -201,6 +201,14 @@ def test_verify_finds_corruption_and_fetch_verify_repairs(
         f.write(b"\xff")
     bad = run_fetcher(["verify", key, "--root", str(root)])
     assert bad.code == fetcher.EXIT_INTEGRITY and bad.result["ok"] is False
+    # verify removed the bad file: the entry is never served, the next fetch downloads.
+    assert not model.exists()
+    refetched = fetch(root, source)
+    assert refetched.result["result"] == "miss"
+    assert_complete(refetched, root, source, data)
+    with open(model, "r+b") as f:
+        f.seek(12345)
+        f.write(b"\xff")
     assert fetch(root, source).result["result"] == "hit"  # the hit path does not hash
     repaired = fetch(root, source, "--verify")
     assert repaired.result["result"] == "miss"

@@ -246,6 +246,12 @@ def resize(conn: Connection, namespace: str, size: str) -> ResizeResult:
     except NotFound as err:
         raise NotFound(f"namespace {namespace} has no model cache volume") from err
     old = pvc["spec"]["resources"]["requests"]["storage"]
+    phase = pvc.get("status", {}).get("phase", "Pending")
+    if phase != "Bound":
+        # Kubernetes accepts a new size only on a bound claim.
+        raise Invalid(
+            f"the cache volume in {namespace} is {phase}, not Bound; resize it once bound"
+        )
     if wanted < parse_quantity(old):
         raise Invalid(f"cannot shrink the cache volume from {old} to {size}: Kubernetes forbids it")
     if wanted == parse_quantity(old):
