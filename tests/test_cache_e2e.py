@@ -95,9 +95,9 @@ def test_cold_deploy_downloads_then_recreate_downloads_nothing(node: Connection,
 
     _gone(node, ns, "tiny")
     deploy(node, CONFIG, DeployRequest("tiny", source, ns))
-    warm = _ready(node, ns, "tiny")
+    # How fast is bench/bench_cache.py's question; this test proves no byte moved.
+    _ready(node, ns, "tiny")
     assert origin.served["model-0.gguf"] == cold, "the warm start downloaded again"
-    assert warm < 15, f"warm start took {warm:.1f}s"
 
 
 def _pv_dir(conn: Connection, ns: str) -> Path:

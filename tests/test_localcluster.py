@@ -43,10 +43,8 @@ def test_start_after_kill_9_recovers_and_down_leaves_nothing(scratch_cluster: Lo
     time.sleep(0.5)
     assert cluster.status() == {"etcd": "stopped", "kube-apiserver": "stopped"}
 
-    started = time.monotonic()
+    # The start time is bench/bench_cluster.py's figure, not a pass condition here.
     cluster.up()
-    warm = time.monotonic() - started
-    assert warm <= 10.0, f"warm start took {warm:.1f}s"
     # The data survived the crash: etcd's directory is reused.
     conn = Connection.open(Target(str(cluster.kubeconfig)))
     assert conn.get("/api/v1/namespaces/survivor")["metadata"]["name"] == "survivor"
