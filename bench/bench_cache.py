@@ -24,7 +24,6 @@ sys.path.insert(0, str(REPO))
 from llmkube_tui.backend.config import Config, Images  # noqa: E402
 from llmkube_tui.backend.connection import Connection  # noqa: E402
 from llmkube_tui.backend.deploy import DeployRequest, deploy, undeploy  # noqa: E402
-from llmkube_tui.backend.errors import NotFound  # noqa: E402
 from llmkube_tui.backend.preload import preload  # noqa: E402
 from llmkube_tui.backend.settings import CacheSettings  # noqa: E402
 from llmkube_tui.backend.target import Target  # noqa: E402
@@ -56,21 +55,10 @@ def wait_ready(conn: Connection, name: str) -> None:
 
 
 def wait_gone(conn: Connection, name: str) -> None:
-    undeploy(conn, NS, name)
+    undeploy(conn, NS, name, wait=120)
     selector = {"labelSelector": f"app.kubernetes.io/name={name}"}
-    deployment = f"/apis/apps/v1/namespaces/{NS}/deployments/{name}"
-    while conn.get(f"/api/v1/namespaces/{NS}/pods", query=selector)["items"] or exists(
-        conn, deployment
-    ):
+    while conn.get(f"/api/v1/namespaces/{NS}/pods", query=selector)["items"]:
         time.sleep(0.1)
-
-
-def exists(conn: Connection, path: str) -> bool:
-    try:
-        conn.get(path)
-    except NotFound:
-        return False
-    return True
 
 
 def apply_to_ready(conn: Connection, name: str, source: str) -> float:

@@ -59,28 +59,13 @@ def _ready(conn: Connection, ns: str, name: str, replicas: int = 1, timeout: flo
     return time.monotonic() - started
 
 
-def _exists(conn: Connection, path: str) -> bool:
-    from llmkube_tui.backend.errors import NotFound
-
-    try:
-        conn.get(path)
-    except NotFound:
-        return False
-    return True
-
-
 def _gone(conn: Connection, ns: str, name: str) -> None:
-    undeploy(conn, ns, name)
+    undeploy(conn, ns, name, wait=90)
+    selector = {"labelSelector": f"app.kubernetes.io/name={name}"}
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        pods = conn.get(
-            f"/api/v1/namespaces/{ns}/pods",
-            query={"labelSelector": f"app.kubernetes.io/name={name}"},
-        )["items"]
-        if not pods and not _exists(conn, f"/apis/apps/v1/namespaces/{ns}/deployments/{name}"):
-            return
+    while conn.get(f"/api/v1/namespaces/{ns}/pods", query=selector)["items"]:
+        assert time.monotonic() < deadline, "pods of the deployment did not go away"
         time.sleep(0.2)
-    raise AssertionError("pods of the deployment did not go away")
 
 
 def test_cold_deploy_downloads_then_recreate_downloads_nothing(node: Connection, origin: Origin):

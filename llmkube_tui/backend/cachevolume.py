@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,3 +115,26 @@ def ensure_cache_volume(conn: Connection, namespace: str, settings: CacheSetting
         existing = CacheVolume.from_api(conn.get(f"{path}/{CLAIM_NAME}"))
         return EnsuredVolume(existing, False, _differences(existing, settings))
     return EnsuredVolume(created, True)
+
+
+def wait_until_bound(conn: Connection, namespace: str, timeout: float = 20.0) -> None:
+    """Give a new claim of an Immediate storage class the moment it needs to
+    bind. A pod created before that is marked unschedulable, and the
+    scheduler may take a minute to look at it again. Claims of a
+    WaitForFirstConsumer class bind only for a pod, so they return at once."""
+    from llmkube_tui.backend.errors import Forbidden, NotFound
+
+    path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{CLAIM_NAME}"
+    claim = conn.get(path)
+    class_name = claim["spec"].get("storageClassName")
+    if class_name:
+        try:
+            storage_class = conn.get(f"/apis/storage.k8s.io/v1/storageclasses/{class_name}")
+        except (Forbidden, NotFound):
+            return
+        if storage_class.get("volumeBindingMode") == "WaitForFirstConsumer":
+            return
+    deadline = time.monotonic() + timeout
+    while (claim.get("status") or {}).get("phase") != "Bound" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        claim = conn.get(path)

@@ -4,13 +4,19 @@ our own Deployment and Service with the fetcher as init container."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmkube_tui.backend.cachevolume import CLAIM_NAME, EnsuredVolume, ensure_cache_volume
+from llmkube_tui.backend.cachevolume import (
+    CLAIM_NAME,
+    EnsuredVolume,
+    ensure_cache_volume,
+    wait_until_bound,
+)
 from llmkube_tui.backend.config import Config
 from llmkube_tui.backend.connection import Connection
-from llmkube_tui.backend.errors import Conflict, Invalid, NotFound
+from llmkube_tui.backend.errors import Conflict, Failed, Invalid, NotFound
 from llmkube_tui.backend.fetcherbundle import (
     MANAGED_BY,
     ensure_fetcher_configmap,
@@ -220,6 +226,8 @@ def deploy(conn: Connection, config: Config, req: DeployRequest) -> DeployResult
         )
     else:
         ensure_fetcher_configmap(conn, ns)
+        if volume is not None and volume.created:
+            wait_until_bound(conn, ns)
         objects.append(
             _create(
                 conn, f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_object(req, config)
@@ -229,9 +237,15 @@ def deploy(conn: Connection, config: Config, req: DeployRequest) -> DeployResult
     return DeployResult(mode, ns, req.name, cache_key(req.source), volume, tuple(objects))
 
 
-def undeploy(conn: Connection, namespace: str, name: str) -> list[str]:
-    """Delete what deploy created; the cache volume stays, by design."""
+def undeploy(conn: Connection, namespace: str, name: str, wait: float = 0.0) -> list[str]:
+    """Delete what deploy created; the cache volume stays, by design.
+
+    With `wait`, return only once every object is gone (pods included), so
+    that a deploy of the same name right after does not meet a Conflict
+    with an object still being deleted.
+    """
     removed = []
+    deleted = []
     for path, kind in (
         (
             f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/inferenceservices/{name}",
@@ -246,4 +260,19 @@ def undeploy(conn: Connection, namespace: str, name: str) -> list[str]:
         except NotFound:
             continue
         removed.append(f"{kind}/{name}")
+        deleted.append(path)
+    deadline = time.monotonic() + wait
+    while wait and deleted and time.monotonic() < deadline:
+        deleted = [p for p in deleted if _exists(conn, p)]
+        time.sleep(0.1)
+    if wait and deleted:
+        raise Failed(f"{', '.join(removed)} still being deleted after {wait:.0f}s")
     return removed
+
+
+def _exists(conn: Connection, path: str) -> bool:
+    try:
+        conn.get(path)
+    except NotFound:
+        return False
+    return True
