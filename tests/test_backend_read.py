@@ -9,6 +9,7 @@ import pytest
 
 from llmkube_tui.backend.cachevolume import CLAIM_NAME, volume_manifest
 from llmkube_tui.backend.connection import Connection
+from llmkube_tui.backend.deploy import DeployRequest, model_object
 from llmkube_tui.backend.errors import ConfigError, Invalid, Unreachable
 from llmkube_tui.backend.inventory import (
     ListState,
@@ -22,7 +23,7 @@ from llmkube_tui.backend.settings import CacheSettings
 from llmkube_tui.backend.target import Target
 from llmkube_tui.cachekey import cache_key
 from llmkube_tui.localcluster.cluster import LocalCluster, free_port
-from llmkube_tui.localcluster.seed import model_manifest, seed
+from llmkube_tui.localcluster.seed import seed
 
 from .conftest import RESTRICTED_NAMESPACE
 
@@ -90,7 +91,9 @@ def test_models_without_llmkube_crds_are_not_installed(bare_cluster: LocalCluste
 
 
 def test_real_crd_schema_rejects_an_invalid_model(admin: Connection):
-    bad = model_manifest("default", "too-many-gpus", "https://example.invalid/x.gguf", 9)
+    bad = model_object(
+        DeployRequest("too-many-gpus", "https://example.invalid/x.gguf", gpu=True, gpu_count=9)
+    )
     with pytest.raises(Invalid, match="count"):
         admin.create("/apis/inference.llmkube.dev/v1alpha1/namespaces/default/models", bad)
 

@@ -324,14 +324,7 @@ class LocalCluster:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=ctx)
-        try:
-            conn.request("GET", path)
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return _get_ok(http.client.HTTPSConnection("127.0.0.1", port, timeout=2, context=ctx), path)
 
     def _containerd_ready(self) -> bool:
         with socket.socket(socket.AF_UNIX) as s:
@@ -342,14 +335,7 @@ class LocalCluster:
         return True
 
     def _http_ok(self, port: int, path: str) -> bool:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", path)
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return _get_ok(http.client.HTTPConnection("127.0.0.1", port, timeout=2), path)
 
     def _tls_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.pki.ca.cert))
@@ -360,13 +346,7 @@ class LocalCluster:
         conn = http.client.HTTPSConnection(
             "127.0.0.1", self.ports.apiserver, timeout=2, context=self._tls_context()
         )
-        try:
-            conn.request("GET", "/readyz")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
+        return _get_ok(conn, "/readyz")
 
     # -- processes ------------------------------------------------------
     def _pidfile(self, name: str) -> Path:
@@ -605,6 +585,16 @@ def stop_stale_clusters(network: PodNetwork, keep: Path) -> None:
             continue
         if state.resolve() != keep.resolve() and marker in config:
             LocalCluster(state, node=True, network=network).down()
+
+
+def _get_ok(conn: http.client.HTTPConnection, path: str) -> bool:
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def _is_zombie(pid: int) -> bool:

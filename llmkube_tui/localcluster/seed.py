@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from llmkube_tui.backend.cachevolume import volume_manifest
+from llmkube_tui.backend.config import Config
 from llmkube_tui.backend.connection import Connection
+from llmkube_tui.backend.deploy import DeployRequest, inference_service_object, model_object
 from llmkube_tui.backend.model import GROUP, VERSION
 from llmkube_tui.backend.settings import CacheSettings
 from llmkube_tui.catalog import load_catalog
@@ -47,37 +49,6 @@ def namespace_manifest(name: str, labels: dict[str, str] | None = None) -> dict[
     }
 
 
-def model_manifest(namespace: str, name: str, source: str, gpus: int) -> dict[str, Any]:
-    spec: dict[str, Any] = {"source": source, "format": "gguf"}
-    if gpus:
-        spec["hardware"] = {"accelerator": "cuda", "gpu": {"enabled": True, "count": gpus}}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Model",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
-
-def service_manifest(
-    namespace: str, name: str, model: str, replicas: int, gpus: int
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "modelRef": model,
-        "replicas": replicas,
-        "runtime": "llamacpp",
-        "modelCache": {"persistence": "Cached"},
-    }
-    if gpus:
-        spec["resources"] = {"gpu": gpus}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "InferenceService",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
-
-
 # namespace -> (cache size or None, [(catalog model, replicas or 0 for no service)])
 DEMO: dict[str, tuple[str | None, list[tuple[str, int]]]] = {
     "ml-prod": ("200Gi", [("llama-3.1-8b", 2), ("mistral-7b", 1), ("mixtral-8x7b", 1)]),
@@ -107,15 +78,14 @@ def seed(
         base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}"
         for name, replicas in models:
             entry = catalog[name]
-            conn.create(
-                f"{base}/models",
-                model_manifest(namespace, name, entry.source, entry.gpu_count),
-                exist_ok=True,
+            req = DeployRequest(
+                name, entry.source, namespace, replicas, entry.gpu_count > 0, entry.gpu_count
             )
+            conn.create(f"{base}/models", model_object(req), exist_ok=True)
             if replicas:
                 conn.create(
                     f"{base}/inferenceservices",
-                    service_manifest(namespace, name, name, replicas, entry.gpu_count),
+                    inference_service_object(req, Config()),
                     exist_ok=True,
                 )
 
