@@ -6,6 +6,7 @@ without, so both of the tool's modes meet a real API server.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +15,23 @@ import pytest
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.target import Target
 from llmkube_tui.localcluster.cluster import TEST_NETWORK, LocalCluster, Ports
+from llmkube_tui.localcluster.node import PodNetwork
 from llmkube_tui.localcluster.seed import install_crds
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = REPO.parent / "shared" / "llmkube-crds"
 RESTRICTED_NAMESPACE = "team-a"
+
+
+def _node_network() -> PodNetwork:
+    # Two test runs on one machine (two developers, or a run beside a bench)
+    # must not share a bridge: a node cluster stops any stale one on its own
+    # network. LLMKUBE_TUI_TEST_NETWORK=name:cidr gives a run its own.
+    spec = os.environ.get("LLMKUBE_TUI_TEST_NETWORK")
+    if not spec:
+        return TEST_NETWORK
+    name, _, cidr = spec.partition(":")
+    return PodNetwork(name, cidr)
 
 
 def _start(state_dir: Path) -> LocalCluster:
@@ -53,7 +66,10 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClus
     """A one-node cluster whose pods really run (kubelet, containerd, runc),
     with LLMKube's CRDs. Only tests that need pods ask for it."""
     cluster = LocalCluster(
-        tmp_path_factory.mktemp("node-cluster"), Ports.ephemeral(), node=True, network=TEST_NETWORK
+        tmp_path_factory.mktemp("node-cluster"),
+        Ports.ephemeral(),
+        node=True,
+        network=_node_network(),
     )
     try:
         cluster.up(timeout=300)
