@@ -94,7 +94,7 @@ def main() -> None:
             Path(tmp) / "cluster",
             Ports.ephemeral(),
             node=True,
-            network=PodNetwork("llmk-bench", "10.90.0.0/16"),
+            network=PodNetwork("llmk-bench", "10.93.0.0/16"),
         )
         cluster.up(timeout=300)
         try:

@@ -20,7 +20,7 @@ from llmkube_tui.backend.target import Target
 from llmkube_tui.localcluster.cluster import LocalCluster, PodNetwork, Ports
 from llmkube_tui.localcluster.images import PYTHON_IMAGE
 
-BENCH_NETWORK = PodNetwork("llmk-bench", "10.90.0.0/16")
+BENCH_NETWORK = PodNetwork("llmk-bench", "10.93.0.0/16")
 
 
 def timed_up(cluster: LocalCluster) -> float:

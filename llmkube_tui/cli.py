@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("gpus", help="GPU nodes: allocatable against requested")
 
+    probe = sub.add_parser(
+        "probe", help="send a short completion to a service (through the API server's proxy)"
+    )
+    probe.add_argument("service")
+    probe.add_argument("-n", "--namespace")
+    probe.add_argument("--prompt", default="The model cache")
+    probe.add_argument("--tokens", type=int, default=16)
+
     local = sub.add_parser("local", help="the local cluster for the demo (built from source)")
     local.add_argument("action", choices=("up", "down", "status"))
     local.add_argument("--state-dir", type=Path, help="cluster state directory")
@@ -400,6 +408,21 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from llmkube_tui.backend.probe import probe
+
+    conn = _connect(args)
+    result = probe(
+        conn, args.namespace or conn.namespace, args.service, prompt=args.prompt, tokens=args.tokens
+    )
+    print(f"{result.namespace}/{result.service}: {result.reply!r}")
+    print(
+        f"  {result.tokens} tokens in {result.latency_seconds:.2f} s "
+        f"({result.tokens_per_second:.1f} tokens/s at the server)"
+    )
+    return 0
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from llmkube_tui.localcluster.cluster import DEMO_STATE_DIR, LocalCluster
 
@@ -438,7 +461,13 @@ CACHE_COMMANDS = {
     "export": cmd_cache_export,
     "import": cmd_cache_import,
 }
-COMMANDS = {"catalog": cmd_catalog, "deploy": cmd_deploy, "gpus": cmd_gpus, "local": cmd_local}
+COMMANDS = {
+    "catalog": cmd_catalog,
+    "deploy": cmd_deploy,
+    "gpus": cmd_gpus,
+    "local": cmd_local,
+    "probe": cmd_probe,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

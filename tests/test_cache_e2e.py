@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from llmkube_tui.cachekey import cache_key
 from llmkube_tui.localcluster.cluster import LocalCluster
 from llmkube_tui.localcluster.images import PYTHON_IMAGE, STANDIN_IMAGE
 
-from .kube import wait_for
+from .kube import cache_dir_on_host, deployment_ready, ensure_namespace, undeployed, wait_for
 from .origin import Origin, make_gguf
 
 MODEL_SIZE = 24 * 2**20
@@ -40,71 +39,36 @@ def origin(
         yield origin
 
 
-def _namespace(conn: Connection, name: str) -> str:
-    conn.create("/api/v1/namespaces", {"metadata": {"name": name}}, exist_ok=True)
-    return name
-
-
-def _ready(conn: Connection, ns: str, name: str, replicas: int = 1, timeout: float = 120) -> float:
-    started = time.monotonic()
-    wait_for(
-        conn,
-        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}",
-        lambda d: (
-            (d.get("status", {}).get("readyReplicas") or 0) >= replicas
-            and d.get("status", {}).get("updatedReplicas", 0) >= replicas
-        ),
-        timeout=timeout,
-    )
-    return time.monotonic() - started
-
-
-def _gone(conn: Connection, ns: str, name: str) -> None:
-    undeploy(conn, ns, name, wait=90)
-    selector = {"labelSelector": f"app.kubernetes.io/name={name}"}
-    deadline = time.monotonic() + 60
-    while conn.get(f"/api/v1/namespaces/{ns}/pods", query=selector)["items"]:
-        assert time.monotonic() < deadline, "pods of the deployment did not go away"
-        time.sleep(0.2)
-
-
 def test_cold_deploy_downloads_then_recreate_downloads_nothing(node: Connection, origin: Origin):
-    ns = _namespace(node, "e2e-recreate")
+    ns = ensure_namespace(node, "e2e-recreate")
     source = origin.source("model-0.gguf")
     result = deploy(node, CONFIG, DeployRequest("tiny", source, ns))
     assert result.mode == "standalone" and result.volume and result.volume.created
-    _ready(node, ns, "tiny")
+    deployment_ready(node, ns, "tiny")
     cold = origin.served["model-0.gguf"]
     # The fetcher probes Range support with one byte before it splits the file.
     assert MODEL_SIZE <= cold <= MODEL_SIZE + 16
 
-    _gone(node, ns, "tiny")
+    undeployed(node, ns, "tiny")
     deploy(node, CONFIG, DeployRequest("tiny", source, ns))
     # How fast is bench/bench_cache.py's question; this test proves no byte moved.
-    _ready(node, ns, "tiny")
+    deployment_ready(node, ns, "tiny")
     assert origin.served["model-0.gguf"] == cold, "the warm start downloaded again"
-
-
-def _pv_dir(conn: Connection, ns: str) -> Path:
-    """Where the namespace's cache volume lives on this machine (host-path)."""
-    pvc = conn.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
-    pv = conn.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
-    return Path(pv["spec"]["hostPath"]["path"])
 
 
 def test_two_namespaces_each_download_once(node: Connection, origin: Origin):
     source = origin.source("model-1.gguf")
     for ns in ("e2e-team-a", "e2e-team-b"):
-        _namespace(node, ns)
+        ensure_namespace(node, ns)
         deploy(node, CONFIG, DeployRequest("shared", source, ns))
     for ns in ("e2e-team-a", "e2e-team-b"):
-        _ready(node, ns, "shared")
+        deployment_ready(node, ns, "shared")
     first = origin.served["model-1.gguf"]
     assert 2 * MODEL_SIZE <= first <= 2 * MODEL_SIZE + 32
     for ns in ("e2e-team-a", "e2e-team-b"):
-        _gone(node, ns, "shared")
+        undeployed(node, ns, "shared")
         deploy(node, CONFIG, DeployRequest("shared", source, ns))
-        _ready(node, ns, "shared")
+        deployment_ready(node, ns, "shared")
     assert origin.served["model-1.gguf"] == first
 
 
@@ -114,7 +78,7 @@ def test_preload_then_deploy_list_clear_and_download_again(node: Connection, ori
     from llmkube_tui.backend.preload import preload
     from llmkube_tui.cachekey import cache_key
 
-    ns = _namespace(node, "e2e-preload")
+    ns = ensure_namespace(node, "e2e-preload")
     source = origin.source("model-2.gguf")
     events: list[dict] = []
     result = preload(node, CONFIG, ns, source, on_progress=events.append)
@@ -123,7 +87,7 @@ def test_preload_then_deploy_list_clear_and_download_again(node: Connection, ori
     after_preload = origin.served["model-2.gguf"]
 
     deploy(node, CONFIG, DeployRequest("preloaded", source, ns))
-    _ready(node, ns, "preloaded")
+    deployment_ready(node, ns, "preloaded")
     assert origin.served["model-2.gguf"] == after_preload, "deploy after preload downloaded"
 
     listing = list_entries(node, CONFIG, ns)
@@ -136,7 +100,7 @@ def test_preload_then_deploy_list_clear_and_download_again(node: Connection, ori
     with pytest.raises(Busy, match="in use by running services"):
         clear(node, CONFIG, ns, model="preloaded")
 
-    _gone(node, ns, "preloaded")
+    undeployed(node, ns, "preloaded")
     (entry,) = list_entries(node, CONFIG, ns).entries
     assert entry.state == "orphan"
     cleared = clear(node, CONFIG, ns, key=entry.key)
@@ -144,47 +108,47 @@ def test_preload_then_deploy_list_clear_and_download_again(node: Connection, ori
     assert list_entries(node, CONFIG, ns).entries == ()
 
     deploy(node, CONFIG, DeployRequest("preloaded", source, ns))
-    _ready(node, ns, "preloaded")
+    deployment_ready(node, ns, "preloaded")
     assert origin.served["model-2.gguf"] >= after_preload + MODEL_SIZE
 
 
 def test_truncated_entry_is_detected_and_downloaded_again(node: Connection, origin: Origin):
     from llmkube_tui.cachekey import cache_key
 
-    ns = _namespace(node, "e2e-truncate")
+    ns = ensure_namespace(node, "e2e-truncate")
     source = origin.source("model-3.gguf")
     deploy(node, CONFIG, DeployRequest("fragile", source, ns))
-    _ready(node, ns, "fragile")
+    deployment_ready(node, ns, "fragile")
     before = origin.served["model-3.gguf"]
-    _gone(node, ns, "fragile")
+    undeployed(node, ns, "fragile")
 
-    cached = _pv_dir(node, ns) / cache_key(source) / "model.gguf"
+    cached = cache_dir_on_host(node, ns) / cache_key(source) / "model.gguf"
     with open(cached, "r+b") as f:
         f.truncate(MODEL_SIZE // 2)
 
     deploy(node, CONFIG, DeployRequest("fragile", source, ns))
-    _ready(node, ns, "fragile")
+    deployment_ready(node, ns, "fragile")
     assert origin.served["model-3.gguf"] >= before + MODEL_SIZE // 2
     assert cached.stat().st_size == MODEL_SIZE
 
 
 def test_disabled_cache_downloads_in_every_pod(node: Connection, origin: Origin):
-    ns = _namespace(node, "e2e-nocache")
+    ns = ensure_namespace(node, "e2e-nocache")
     source = origin.source("model-0.gguf") + "?nocache"
     config = Config(cache=CacheSettings(enabled=False), images=LOCAL_IMAGES, mode="standalone")
     before = origin.served["model-0.gguf"]
     result = deploy(node, config, DeployRequest("ephemeral", source, ns, replicas=2))
     assert result.volume is None
-    _ready(node, ns, "ephemeral", replicas=2)
+    deployment_ready(node, ns, "ephemeral", replicas=2)
     assert origin.served["model-0.gguf"] - before >= 2 * MODEL_SIZE
 
 
 def test_two_replicas_starting_at_once_download_once(node: Connection, origin: Origin):
-    ns = _namespace(node, "e2e-replicas")
+    ns = ensure_namespace(node, "e2e-replicas")
     source = origin.source("model-0.gguf") + "?pair"
     before = origin.served["model-0.gguf"]
     deploy(node, CONFIG, DeployRequest("pair", source, ns, replicas=2))
-    _ready(node, ns, "pair", replicas=2)
+    deployment_ready(node, ns, "pair", replicas=2)
     assert origin.served["model-0.gguf"] - before <= 1.1 * MODEL_SIZE
 
 
@@ -192,7 +156,7 @@ def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, o
     from llmkube_tui.backend.cacheops import list_entries, verify
     from llmkube_tui.cachekey import cache_key
 
-    ns = _namespace(node, "e2e-verify")
+    ns = ensure_namespace(node, "e2e-verify")
     source = origin.source("model-1.gguf") + "?verify"
     from llmkube_tui.backend.preload import preload
 
@@ -200,7 +164,7 @@ def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, o
     (good,) = verify(node, CONFIG, ns, key=cache_key(source), model=None)
     assert good.ok
 
-    cached = _pv_dir(node, ns) / cache_key(source) / "model.gguf"
+    cached = cache_dir_on_host(node, ns) / cache_key(source) / "model.gguf"
     with open(cached, "r+b") as f:
         f.seek(MODEL_SIZE // 3)
         byte = f.read(1)
@@ -215,7 +179,7 @@ def test_verify_finds_a_flipped_byte_and_says_how_to_recover(node: Connection, o
     # Never served: the next pod start downloads it again.
     before = origin.served["model-1.gguf"]
     deploy(node, CONFIG, DeployRequest("recovers", source, ns))
-    _ready(node, ns, "recovers")
+    deployment_ready(node, ns, "recovers")
     assert origin.served["model-1.gguf"] >= before + MODEL_SIZE
 
 
@@ -224,7 +188,7 @@ def test_resize_grows_and_rejects_shrink_and_garbage(node: Connection, origin: O
     from llmkube_tui.backend.cachevolume import ensure_cache_volume
     from llmkube_tui.backend.errors import Invalid
 
-    ns = _namespace(node, "e2e-resize")
+    ns = ensure_namespace(node, "e2e-resize")
     ensure_cache_volume(node, ns, CONFIG.cache)
     wait_for(
         node,
@@ -253,7 +217,7 @@ def test_operations_as_a_user_bound_only_to_the_shipped_role(
     from llmkube_tui.backend.target import Target
     from llmkube_tui.resources import resource_path
 
-    ns = _namespace(node, "e2e-rbac")
+    ns = ensure_namespace(node, "e2e-rbac")
     manifests = yaml.safe_load_all((resource_path("manifests") / "rbac.yaml").read_text())
     (role,) = [m for m in manifests if m["kind"] == "Role"]
     node.create(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles", role, exist_ok=True)
@@ -276,7 +240,7 @@ def test_operations_as_a_user_bound_only_to_the_shipped_role(
     source = origin.source("model-2.gguf") + "?rbac"
 
     deploy(user, CONFIG, DeployRequest("served", source, ns))
-    _ready(node, ns, "served")
+    deployment_ready(node, ns, "served")
     assert preload(user, CONFIG, ns, source)["result"] == "hit"
     (entry,) = list_entries(user, CONFIG, ns).entries
     assert entry.users == ("Deployment/served",)
@@ -297,7 +261,7 @@ def test_export_then_import_elsewhere_serves_offline(
     from llmkube_tui.backend.transfer import export_entries, import_bundle
 
     source = origin.source("model-3.gguf") + "?bundle"
-    src = _namespace(node, "e2e-export")
+    src = ensure_namespace(node, "e2e-export")
     preload(node, CONFIG, src, source)
     bundle = tmp_path / "models.tar"
     progress: list[int] = []
@@ -308,7 +272,7 @@ def test_export_then_import_elsewhere_serves_offline(
     assert bundle.stat().st_size > MODEL_SIZE
 
     served = origin.served["model-3.gguf"]
-    dst = _namespace(node, "e2e-import")
+    dst = ensure_namespace(node, "e2e-import")
     saved = origin.files.pop("model-3.gguf")  # the origin is gone: the target is air-gapped
     try:
         (imported,) = import_bundle(node, CONFIG, dst, bundle)
@@ -316,7 +280,7 @@ def test_export_then_import_elsewhere_serves_offline(
         (entry,) = list_entries(node, CONFIG, dst).entries
         assert (entry.sha256, entry.size, entry.source) == (exported.sha256, MODEL_SIZE, source)
         deploy(node, CONFIG, DeployRequest("offline", source, dst))
-        _ready(node, dst, "offline")
+        deployment_ready(node, dst, "offline")
         assert origin.served["model-3.gguf"] == served
         # Importing again publishes nothing new and replaces nothing.
         (again,) = import_bundle(node, CONFIG, dst, bundle)
@@ -342,12 +306,12 @@ def test_the_cli_as_the_readme_shows_it(
         f"images: {{fetcher: '{PYTHON_IMAGE}', server: '{STANDIN_IMAGE}', pullPolicy: Never}}\n"
     )
     source = origin.source("model-0.gguf") + "?cli"
-    ns = _namespace(node, "e2e-cli")
+    ns = ensure_namespace(node, "e2e-cli")
 
     out = _cli(node_cluster, values, "deploy", source, "--name", "cli-model", "-n", ns)
     assert out.returncode == 0, out.stderr
     assert "created Deployment/cli-model" in out.stdout
-    _ready(node, ns, "cli-model")
+    deployment_ready(node, ns, "cli-model")
 
     out = _cli(node_cluster, values, "cache", "list", "-A")
     assert out.returncode == 0, out.stderr

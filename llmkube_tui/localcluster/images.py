@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmkube_tui.localcluster.build import CACHE_DIR, REPO
+from llmkube_tui.localcluster.llamaserver import LLAMA_CPP_PYTHON_VERSION, llama_server
 
 IMAGE_DIR = CACHE_DIR / "images"
 PAUSE_IMAGE = "llmkube.local/pause:1"
@@ -29,7 +30,12 @@ _STANDIN_SERVER = Path(__file__).with_name("standin_server.py")
 STANDIN_IMAGE = (
     "llmkube.local/serve-standin:" + hashlib.sha256(_STANDIN_SERVER.read_bytes()).hexdigest()[:12]
 )
+# llama.cpp's own server, as its published image ghcr.io/ggml-org/llama.cpp:server
+# lays it out (/app/llama-server as entrypoint), so deploy's arguments fit both.
+LLAMA_SERVER_IMAGE = f"llmkube.local/llama.cpp:server-{LLAMA_CPP_PYTHON_VERSION}"
 _DEBIAN_PACKAGES = "python3-minimal,python3,ca-certificates"
+# What the statically linked llama-server still loads at run time.
+_SERVER_PACKAGES = "libgomp1,libstdc++6,libssl3,ca-certificates"
 
 
 @dataclass
@@ -149,8 +155,8 @@ def _pause_layer() -> Path:
     return _file_layer(IMAGE_DIR / "pause-layer.tar", {"/pause": (binary.read_bytes(), 0o755)})
 
 
-def _debian_rootfs() -> Path:
-    out = IMAGE_DIR / "python-rootfs.tar"
+def _debian_rootfs(name: str, packages: str) -> Path:
+    out = IMAGE_DIR / f"{name}-rootfs.tar"
     if not out.exists():
         tmp = out.with_suffix(".partial.tar")
         subprocess.run(
@@ -158,7 +164,7 @@ def _debian_rootfs() -> Path:
                 "mmdebstrap",
                 "--quiet",
                 "--variant=essential",
-                f"--include={_DEBIAN_PACKAGES}",
+                f"--include={packages}",
                 "bookworm",
                 str(tmp),
             ],
@@ -175,8 +181,16 @@ def _standin_layer() -> Path:
     )
 
 
+def _llama_server_layer() -> Path:
+    out = IMAGE_DIR / f"llama-server-{LLAMA_CPP_PYTHON_VERSION}-layer.tar"
+    if not out.exists():
+        binary = llama_server().read_bytes()
+        _file_layer(out.with_suffix(".partial"), {"/app/llama-server": (binary, 0o755)}).rename(out)
+    return out
+
+
 def image_specs() -> list[ImageSpec]:
-    rootfs = _debian_rootfs()
+    rootfs = _debian_rootfs("python", _DEBIAN_PACKAGES)
     return [
         ImageSpec(PAUSE_IMAGE, [_pause_layer()], entrypoint=["/pause"]),
         ImageSpec(PYTHON_IMAGE, [rootfs], cmd=["python3"]),
@@ -184,6 +198,11 @@ def image_specs() -> list[ImageSpec]:
             STANDIN_IMAGE,
             [rootfs, _standin_layer()],
             entrypoint=["python3", "/usr/local/bin/llmkube-standin-server"],
+        ),
+        ImageSpec(
+            LLAMA_SERVER_IMAGE,
+            [_debian_rootfs("llama-server", _SERVER_PACKAGES), _llama_server_layer()],
+            entrypoint=["/app/llama-server"],
         ),
     ]
 

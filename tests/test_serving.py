@@ -1,0 +1,152 @@
+"""llama.cpp's real llama-server, on the real node, serving from the cache.
+
+The model is the tiny real llama (llama.cpp's tokenizer, random weights):
+its completions are gibberish, but every one of them went through the cache,
+the read-only mount, the server's model loader and the service proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmkube_tui.backend.config import Config, Images
+from llmkube_tui.backend.connection import Connection
+from llmkube_tui.backend.deploy import DeployRequest, deploy
+from llmkube_tui.backend.errors import Failed, Forbidden
+from llmkube_tui.backend.probe import probe
+from llmkube_tui.backend.settings import CacheSettings
+from llmkube_tui.backend.target import Target
+from llmkube_tui.cachekey import cache_key
+from llmkube_tui.localcluster.cluster import LocalCluster
+from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE
+from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama, sha256_of
+
+from .kube import cache_dir_on_host, deployment_ready, ensure_namespace, undeployed
+from .origin import Origin
+
+pytestmark = pytest.mark.node
+
+SERVING = Config(
+    cache=CacheSettings(size="1Gi"),
+    images=Images(PYTHON_IMAGE, LLAMA_SERVER_IMAGE, LLAMA_SERVER_IMAGE, "Never"),
+    mode="standalone",
+)
+MODEL = "tiny-llama.gguf"
+
+
+@pytest.fixture(scope="module")
+def model() -> Path:
+    return ensure_tiny_llama()
+
+
+@pytest.fixture(scope="module")
+def origin(node_cluster: LocalCluster, model: Path) -> Iterator[Origin]:
+    with Origin(node_cluster.network.gateway, {MODEL: model}) as origin:
+        yield origin
+
+
+def _server_log_of(conn: Connection, ns: str, name: str) -> str:
+    pods = conn.get(
+        f"/api/v1/namespaces/{ns}/pods", query={"labelSelector": f"app.kubernetes.io/name={name}"}
+    )["items"]
+    return "\n".join(
+        conn.text(
+            f"/api/v1/namespaces/{ns}/pods/{p['metadata']['name']}/log",
+            query={"container": "server"},
+        )
+        for p in pods
+    )
+
+
+def test_cold_deploy_serves_then_recreate_serves_without_a_byte(
+    node: Connection, origin: Origin, model: Path
+):
+    ns = ensure_namespace(node, "serve-real")
+    size = model.stat().st_size
+    deploy(node, SERVING, DeployRequest("tiny", origin.source(MODEL), ns))
+    deployment_ready(node, ns, "tiny", timeout=180)
+    cold = origin.served[MODEL]
+    assert size <= cold <= size + 16
+
+    answer = probe(node, ns, "tiny", tokens=8)
+    assert answer.tokens > 0 and answer.reply
+    assert answer.tokens_per_second > 0
+    # The server really mapped the file from the cache mount.
+    assert f"/models/{cache_key(origin.source(MODEL))}/model.gguf" in _server_log_of(
+        node, ns, "tiny"
+    )
+
+    undeployed(node, ns, "tiny")
+    deploy(node, SERVING, DeployRequest("tiny", origin.source(MODEL), ns))
+    deployment_ready(node, ns, "tiny", timeout=120)
+    assert origin.served[MODEL] == cold, "the warm start downloaded again"
+    assert probe(node, ns, "tiny", tokens=4).tokens > 0
+
+
+def test_truncated_cache_file_is_fetched_again_before_the_server_starts(
+    node: Connection, origin: Origin, model: Path
+):
+    ns = ensure_namespace(node, "serve-truncated")
+    source = origin.source(MODEL)
+    deploy(node, SERVING, DeployRequest("tiny", source, ns))
+    deployment_ready(node, ns, "tiny", timeout=180)
+    undeployed(node, ns, "tiny")
+
+    cached = cache_dir_on_host(node, ns) / cache_key(source) / "model.gguf"
+    size = cached.stat().st_size
+    with open(cached, "r+b") as f:
+        f.truncate(size // 2)
+    before = origin.served[MODEL]
+
+    deploy(node, SERVING, DeployRequest("tiny", source, ns))
+    deployment_ready(node, ns, "tiny", timeout=180)
+    assert origin.served[MODEL] > before, "the truncated file was not fetched again"
+    assert sha256_of(cached) == sha256_of(model)
+    # One start of the server, on the whole file: it never met the truncated one.
+    pods = node.get(
+        f"/api/v1/namespaces/{ns}/pods", query={"labelSelector": "app.kubernetes.io/name=tiny"}
+    )["items"]
+    assert [c["restartCount"] for p in pods for c in p["status"]["containerStatuses"]] == [0]
+    assert probe(node, ns, "tiny", tokens=4).tokens > 0
+
+
+def test_probe_says_when_the_proxy_is_forbidden_or_nothing_answers(
+    node_cluster: LocalCluster, node: Connection
+):
+    ns = ensure_namespace(node, "serve-denied")
+    node.create(
+        f"/api/v1/namespaces/{ns}/services",
+        {
+            "metadata": {"name": "nobody"},
+            "spec": {"selector": {"app": "nobody"}, "ports": [{"name": "http", "port": 8080}]},
+        },
+        exist_ok=True,
+    )
+    with pytest.raises(Failed, match="nobody in serve-denied did not answer"):
+        probe(node, ns, "nobody")
+
+    # A user who may read services but not use their proxy.
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
+    node.create(
+        f"{rbac}/roles",
+        {
+            "metadata": {"name": "viewer"},
+            "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": ["get", "list"]}],
+        },
+        exist_ok=True,
+    )
+    node.create(
+        f"{rbac}/rolebindings",
+        {
+            "metadata": {"name": "viewer"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "viewer"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
+        },
+        exist_ok=True,
+    )
+    bob = Connection.open(Target(str(node_cluster.user_kubeconfig("bob", namespace=ns))))
+    with pytest.raises(Forbidden, match="forbids the service proxy"):
+        probe(bob, ns, "nobody")
