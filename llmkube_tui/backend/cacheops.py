@@ -80,11 +80,15 @@ def _volume(conn: Connection, namespace: str) -> CacheVolume | None:
         return None
 
 
-def list_entries(conn: Connection, config: Config, namespace: str) -> CacheListing:
+def list_entries(
+    conn: Connection, config: Config, namespace: str, *, timeout: float = 300.0
+) -> CacheListing:
+    """`timeout` bounds the scan pod's life: the dashboard gives up sooner
+    than a script, where no node can run it."""
     volume = _volume(conn, namespace)
     if volume is None:
         return CacheListing(namespace, None)
-    run = run_fetcher_pod(conn, config, namespace, "scan", [], read_only=True)
+    run = run_fetcher_pod(conn, config, namespace, "scan", [], read_only=True, timeout=timeout)
     if run.exit_code != 0:
         raise Failed(f"scan of {namespace} failed: {run.result.get('error') or run.log[-300:]}")
     users = users_by_key(conn, namespace)
