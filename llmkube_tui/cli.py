@@ -439,13 +439,16 @@ def cmd_local(args: argparse.Namespace) -> int:
     if args.crds or args.seed:
         from llmkube_tui.backend.connection import Connection
         from llmkube_tui.backend.target import Target
-        from llmkube_tui.localcluster.seed import install_crds, seed_demo
+        from llmkube_tui.localcluster.seed import install_crds, seed_demo, seed_serving
 
         conn = Connection.open(Target(str(kubeconfig)))
         if args.crds:
             install_crds(conn, args.crds)
         if args.seed:
             seed_demo(conn)
+            if cluster.node:
+                values = seed_serving(conn, cluster)
+                print(f"settings for this cluster: --values {values}", file=sys.stderr)
     # stdout carries only the path, so scripts can capture it.
     print(kubeconfig)
     return 0

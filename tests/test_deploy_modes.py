@@ -9,6 +9,7 @@ from llmkube_tui.backend.config import Config
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.deploy import DeployRequest, deploy, deployment_object, resolve_mode
 from llmkube_tui.backend.errors import Conflict, Forbidden, Invalid
+from llmkube_tui.backend.inventory import list_inference_services
 from llmkube_tui.backend.settings import CacheSettings
 from llmkube_tui.backend.target import Target
 from llmkube_tui.catalog import load_catalog
@@ -87,6 +88,15 @@ def test_standalone_mode_without_crds(bare_cluster):
     assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["fsGroup"] == 1000
     cm = conn.get("/api/v1/namespaces/plain/configmaps/llmkube-fetcher")
     assert set(cm["data"]) == {"fetcher.py", "cachekey.py"}
+    # Without LLMKube, our Deployment is what the services view lists.
+    (service,) = list_inference_services(conn, "plain").items
+    assert (service.kind, service.name, service.gpus, service.desired_replicas) == (
+        "Deployment",
+        "mistral",
+        1,
+        1,
+    )
+    assert service.endpoint == "http://mistral.plain.svc:8080"
 
 
 def test_disabled_cache_uses_emptydir_and_no_volume():

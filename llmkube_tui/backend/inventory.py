@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from llmkube_tui.backend.cachevolume import CLAIM_NAME, CacheVolume
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.errors import Forbidden, NotFound
+from llmkube_tui.backend.fetcherbundle import MANAGED_BY
 from llmkube_tui.backend.inferenceservice import InferenceService
 from llmkube_tui.backend.model import GROUP, VERSION, Model
 
@@ -82,7 +83,23 @@ def list_models(conn: Connection, namespace: str | None = None) -> Listing[Model
 def list_inference_services(
     conn: Connection, namespace: str | None = None
 ) -> Listing[InferenceService]:
-    return _list(conn, _scoped(_LLMKUBE, "inferenceservices", namespace), InferenceService.from_api)
+    """LLMKube's InferenceServices and our own serving Deployments, together."""
+    llmkube = _list(
+        conn, _scoped(_LLMKUBE, "inferenceservices", namespace), InferenceService.from_api
+    )
+    ours = _list(
+        conn,
+        _scoped("/apis/apps/v1", "deployments", namespace),
+        InferenceService.from_deployment,
+        {"labelSelector": f"{MANAGED_BY[0]}={MANAGED_BY[1]}"},
+    )
+    if llmkube.state is ListState.NOT_INSTALLED:
+        return ours
+    allowed = [part for part in (llmkube, ours) if part.ok]
+    if not allowed:
+        return llmkube
+    refused = "; ".join(part.message for part in (llmkube, ours) if not part.ok)
+    return Listing(tuple(s for part in allowed for s in part.items), message=refused)
 
 
 def server_version(conn: Connection) -> str:

@@ -70,6 +70,7 @@ class Ports:
     scheduler: int = 20259
     kubelet: int = 20250
     kubelet_healthz: int = 20248
+    origin: int = 20280
 
     @classmethod
     def ephemeral(cls) -> Ports:
@@ -139,6 +140,7 @@ class LocalCluster:
             self._scheduler(),
             self._containerd(),
             self._kubelet(),
+            self._origin(),
         ]
 
     def _etcd(self) -> Component:
@@ -280,6 +282,34 @@ class LocalCluster:
     def _volume_permissions(self) -> Component:
         argv = [sys.executable, "-m", "llmkube_tui.localcluster.volumeperms", str(HOSTPATH_PV_DIR)]
         return Component("volume-permissions", argv, lambda: True)
+
+    @property
+    def origin_dir(self) -> Path:
+        return self.state_dir / "origin"
+
+    @property
+    def origin_url(self) -> str:
+        """Where pods download what is put in origin_dir: the demo's model host."""
+        return f"http://{self.network.gateway}:{self.ports.origin}"
+
+    def _origin(self) -> Component:
+        self.origin_dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "llmkube_tui.localcluster.origin",
+            self.network.gateway,
+            str(self.ports.origin),
+            str(self.origin_dir),
+        ]
+        return Component("model-origin", argv, self._origin_ready)
+
+    def _origin_ready(self) -> bool:
+        try:
+            socket.create_connection((self.network.gateway, self.ports.origin), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def _scheduler(self) -> Component:
         port = self.ports.scheduler

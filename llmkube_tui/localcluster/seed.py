@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from llmkube_tui.backend.cachevolume import volume_manifest
-from llmkube_tui.backend.config import Config
+from llmkube_tui.backend.config import Config, load_config
 from llmkube_tui.backend.connection import Connection
-from llmkube_tui.backend.deploy import DeployRequest, inference_service_object, model_object
+from llmkube_tui.backend.deploy import (
+    DeployRequest,
+    deploy,
+    inference_service_object,
+    model_object,
+)
+from llmkube_tui.backend.errors import Conflict
 from llmkube_tui.backend.model import GROUP, VERSION
 from llmkube_tui.backend.settings import CacheSettings
 from llmkube_tui.catalog import load_catalog
+
+if TYPE_CHECKING:
+    from llmkube_tui.localcluster.cluster import LocalCluster
 
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
@@ -92,3 +104,57 @@ def seed(
 
 def seed_demo(conn: Connection) -> None:
     seed(conn, DEMO)
+
+
+SERVING_NAMESPACE = "llm-demo"
+SERVING_NAME = "tiny-llama"
+
+
+def demo_values(cluster: LocalCluster) -> Path:
+    """Settings for the demo cluster: the locally built images, and our own
+    Deployments even though LLMKube's CRDs are installed, because no LLMKube
+    operator runs here to turn its objects into pods."""
+    from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE
+
+    values = {
+        "mode": "standalone",
+        "modelCache": {"size": "20Gi"},
+        "images": {
+            "fetcher": PYTHON_IMAGE,
+            "server": LLAMA_SERVER_IMAGE,
+            "serverCuda": LLAMA_SERVER_IMAGE,
+            "pullPolicy": "Never",
+        },
+    }
+    path = cluster.state_dir / "values.yaml"
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
+    return path
+
+
+def seed_serving(conn: Connection, cluster: LocalCluster) -> str:
+    """Put the tiny real llama on the demo's origin and deploy it through the
+    cache, so the dashboard opens on a service that really answers. Returns
+    the path of the settings that made it (pass them as --values)."""
+    from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama, sha256_of
+
+    model = ensure_tiny_llama()
+    published = cluster.origin_dir / model.name
+    if not published.exists():
+        tmp = published.with_suffix(".partial")
+        try:
+            os.link(model, tmp)
+        except OSError:
+            shutil.copyfile(model, tmp)
+        tmp.rename(published)
+    values = demo_values(cluster)
+    conn.create("/api/v1/namespaces", namespace_manifest(SERVING_NAMESPACE), exist_ok=True)
+    request = DeployRequest(
+        SERVING_NAME,
+        f"{cluster.origin_url}/{model.name}",
+        SERVING_NAMESPACE,
+        sha256=sha256_of(model),
+    )
+    # Conflict: seeded by an earlier `up`, and left as it is.
+    with contextlib.suppress(Conflict):
+        deploy(conn, load_config(values), request)
+    return str(values)
