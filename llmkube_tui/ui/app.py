@@ -1,46 +1,117 @@
-"""The dashboard: namespaces with their cache volumes, and the models and
-inference services of the selected namespace."""
+"""The dashboard: k9s-style views of the namespaces and their model caches,
+the cache entries of one namespace, the inference services and the GPU
+nodes, with YAML and logs of the selection.
+
+Every call to the cluster runs in a worker thread through a DataSource; the
+event loop only renders. A failed refresh keeps the last data on screen
+with its age, and the next refreshes back off until the server answers.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, DataTable, Footer, Input
 
-from llmkube_tui.backend.quantity import format_bytes
+from llmkube_tui.backend.target import Target
 from llmkube_tui.resources import resource_path
+from llmkube_tui.ui.commands import COMMANDS, parse_command
+from llmkube_tui.ui.screens.detail import DetailScreen
 from llmkube_tui.ui.screens.help import HelpScreen
-from llmkube_tui.ui.widgets.resource_table import ResourceTable, Row
+from llmkube_tui.ui.source import ClusterSource, DataSource
+from llmkube_tui.ui.theme import ANSI_THEME, choose_theme
+from llmkube_tui.ui.views.base import ResourceView
+from llmkube_tui.ui.views.cache_entries import CacheEntriesView
+from llmkube_tui.ui.views.gpu_nodes import GpuNodesView
+from llmkube_tui.ui.views.namespaces import NamespacesView
+from llmkube_tui.ui.views.services import ServicesView
 from llmkube_tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from llmkube_tui.backend.cacheops import CacheListing
+    from llmkube_tui.backend.config import Config
     from llmkube_tui.backend.connection import Connection
+    from llmkube_tui.backend.gpunode import GpuNode
     from llmkube_tui.backend.inventory import Listing
+    from llmkube_tui.backend.objectview import Detail, ObjectRef
     from llmkube_tui.backend.overview import Overview
-    from llmkube_tui.backend.target import Target
 
 REFRESH_SECONDS = 5.0
+MAX_BACKOFF = 30.0
 
 
-def _listing_note(listing: Listing[Any], what: str) -> str:
-    if listing.ok:
-        return ""
-    return f"{what}: {listing.state.value}"
+@dataclass(frozen=True)
+class ActionKey:
+    """A key that opens an action screen. The screen class is imported on
+    first use ("module:Class" under llmkube_tui.ui.screens) and built without
+    arguments: it reads what it acts on from the app (current_namespace,
+    current_view, selected_key, connection(), config())."""
+
+    key: str
+    screen: str
+    description: str
+    mutates: bool = True
+
+
+# The action screens' keys; the help screen and the footer list them, and
+# --read-only hides and refuses those that mutate.
+ACTION_KEYS: tuple[ActionKey, ...] = ()
+
+VIEW_KEYS = ("namespaces", "cache", "services", "gpus")
+
+
+def _failure_state(err: Exception) -> str:
+    """The header's word for a failed refresh. Runs in the worker, where
+    importing the backend's errors costs the event loop nothing."""
+    from llmkube_tui.backend.errors import (
+        BackendError,
+        ConfigError,
+        Forbidden,
+        Unauthorized,
+        Unreachable,
+    )
+
+    if isinstance(err, Unreachable):
+        return "disconnected"
+    if isinstance(err, Forbidden):
+        return "forbidden"
+    if isinstance(err, Unauthorized):
+        return "unauthorized"
+    if isinstance(err, ConfigError):
+        return "no kubeconfig"
+    return "error" if isinstance(err, BackendError) else "internal error"
 
 
 class LlmkubeApp(App[None]):
     CSS_PATH = str(resource_path("styles") / "app.tcss")
     TITLE = "llmkube-tui"
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("colon", "command", "Cmd", key_display=":"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Back", show=False),
+        Binding("y", "yaml", "YAML"),
+        Binding("l", "logs", "Logs"),
+        Binding("O", "sort", "Sort", key_display="O"),
+        Binding("I", "invert_sort", "Invert sort", show=False),
+        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("escape", "go_back", "Back", show=False),
+        Binding("q", "quit", "Quit"),
+        *(
+            Binding(str(i), f"view('{name}')", name, show=False)
+            for i, name in enumerate(VIEW_KEYS, start=1)
+        ),
+        *(Binding(a.key, f"open_screen('{a.screen}')", a.description) for a in ACTION_KEYS),
     ]
 
     def __init__(
@@ -49,168 +120,471 @@ class LlmkubeApp(App[None]):
         *,
         namespace_filter: str = "",
         refresh_seconds: float = REFRESH_SECONDS,
+        read_only: bool = False,
+        theme: str | None = None,
+        values: Path | None = None,
+        source: DataSource | None = None,
+        clock: Callable[[], float] = time.time,
+        max_backoff: float = MAX_BACKOFF,
     ) -> None:
+        """`source` replaces the cluster (tests feed fixed data through it);
+        `clock` gives the data's age and the entries' "last used" (frozen in
+        snapshots); `theme` names a Textual theme or "ansi"."""
         super().__init__()
-        self.target = target
-        self.namespace_filter = namespace_filter
+        self.register_theme(ANSI_THEME)
+        self.theme = choose_theme(theme)
+        self.read_only = read_only
         self.refresh_seconds = refresh_seconds
+        self.max_backoff = max(max_backoff, refresh_seconds)
+        self.current_namespace: str | None = None
         self.overview: Overview | None = None
-        self._connection: Connection | None = None
+        self.gpu_nodes: Listing[GpuNode] | None = None
+        # Scans of this session by namespace: a scan runs a pod, so it is
+        # done when a cache view opens or on ctrl+r there, never on a timer.
+        self.scans: dict[str, CacheListing] = {}
+        self.hits: dict[str, str] = {}
+        self._source: DataSource = source or ClusterSource(target or Target(), values=values)
+        self._clock = clock
+        self._initial_filter = namespace_filter
+        self._scanning: set[str] = set()
+        self._scan_failed: dict[str, str] = {}
+        self._history: list[str] = []
         self._refreshing = False
+        self._failures = 0
+        self._last_error = ""
+        self._timer: Timer | None = None
 
+    # -- what the action screens use ---------------------------------------
+    def connection(self) -> Connection | None:
+        """The live connection, or None before the first successful load
+        (and under a test source)."""
+        return self._source.connection()
+
+    def config(self) -> Config:
+        """Settings (--values); loading them may raise ConfigError."""
+        return self._source.config()
+
+    @property
+    def current_view(self) -> str:
+        """ "namespaces", "cache", "services" or "gpus"."""
+        return str(self.query_one(ContentSwitcher).current or "namespaces").removesuffix("-view")
+
+    @property
+    def selected_key(self) -> str | None:
+        """Row key of the selection in the current view: a namespace, a
+        cache key, "namespace/name" of a service, or a node."""
+        return self._view().selected_key
+
+    def refresh_now(self) -> None:
+        """Reload now (after an action changed something); a refresh already
+        running makes this a no-op."""
+        self.action_refresh()
+
+    # -- layout ---------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        with Vertical(id="main"):
-            yield Static("Namespaces", id="namespaces-title", classes="title")
-            yield ResourceTable(
-                ("NAMESPACE", "CACHE", "CAPACITY", "PHASE", "MODELS", "SERVICES", "GPUS"),
-                id="namespaces",
-            )
-            with Horizontal(id="detail"):
-                with Vertical(classes="pane"):
-                    yield Static("Models", id="models-title", classes="title")
-                    yield ResourceTable(("NAME", "PHASE", "SIZE", "CACHE KEY"), id="models")
-                with Vertical(classes="pane"):
-                    yield Static("Inference services", id="services-title", classes="title")
-                    yield ResourceTable(("NAME", "MODEL", "READY", "GPUS", "PHASE"), id="services")
-        yield Input(placeholder="filter namespaces", id="filter")
+        yield StatusBar(self._clock, id="status")
+        with ContentSwitcher(initial="namespaces-view", id="views"):
+            yield NamespacesView()
+            yield CacheEntriesView()
+            yield ServicesView()
+            yield GpuNodesView()
+        yield Input(placeholder="filter (esc clears)", id="filter")
+        yield Input(
+            placeholder=":ns [NAME]  :cache  :svc  :gpu  :ctx NAME  :q",
+            id="command",
+            suggester=SuggestFromList(COMMANDS, case_sensitive=False),
+        )
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.query_one("#namespaces", ResourceTable).focus()
+        self.query_one("#command", Input).display = False
+        self.query_one(StatusBar).read_only = self.read_only
+        if self._initial_filter:
+            self._view("namespaces").set_filter(self._initial_filter)
+        self._view().table.focus()
+        self.set_interval(1.0, self.query_one(StatusBar).refresh)
         self.action_refresh()
-        self.set_interval(self.refresh_seconds, self.action_refresh)
 
-    # -- data -----------------------------------------------------------
+    def _view(self, name: str | None = None) -> ResourceView:
+        return self.query_one(f"#{name or self.current_view}-view", ResourceView)
+
+    # -- refresh ----------------------------------------------------------------
     def action_refresh(self) -> None:
         # A refresh still running makes the next one pointless; dropping it
         # keeps a slow API server from piling up requests.
         if self._refreshing:
             return
         self._refreshing = True
-        self._load()
+        if self._timer is not None:
+            self._timer.stop()
+        view = self.current_view
+        namespace = self.current_namespace
+        if view == "cache" and namespace:
+            self._start_scan(namespace, force=True)
+        self._load(self._source, view, namespace)
 
-    @work(thread=True, exclusive=True, group="refresh")
-    def _load(self) -> None:
-        # Imported here: the kubernetes client takes about a second to
-        # import, and the first frame must not wait for it.
-        from llmkube_tui.backend.connection import Connection
-        from llmkube_tui.backend.errors import BackendError
-        from llmkube_tui.backend.overview import load_overview
-
+    @work(thread=True, group="refresh")
+    def _load(self, source: DataSource, view: str, namespace: str | None) -> None:
         try:
-            if self._connection is None:
-                self._connection = Connection.open(self.target)
-            overview = load_overview(self._connection)
-        except BackendError as err:
-            self.call_from_thread(self._failed, str(err))
+            overview = source.overview()
+            # Lists that cost the cluster more are read only for their view.
+            gpus = source.gpu_nodes() if view == "gpus" else None
+            hits: dict[str, str] | None = None
+            if view == "services" and namespace:
+                names = tuple(s.name for s in overview.services_in(namespace))
+                starts = source.last_starts(namespace, names) if names else {}
+                hits = {f"{namespace}/{n}": r for n, r in starts.items()}
+        except Exception as err:  # a dashboard shows it and goes on
+            self.call_from_thread(self._failed, source, _failure_state(err), str(err))
         else:
-            self.call_from_thread(self._show, overview)
-        finally:
-            self._refreshing = False
+            self.call_from_thread(self._loaded, source, overview, gpus, hits)
 
-    def _failed(self, message: str) -> None:
+    def _schedule_next(self) -> None:
+        self._refreshing = False
+        delay = self.refresh_seconds
+        if self._failures:
+            delay = min(self.refresh_seconds * 2 ** (self._failures - 1), self.max_backoff)
+        self._timer = self.set_timer(delay, self.action_refresh)
+
+    def _failed(self, source: DataSource, state: str, message: str) -> None:
+        self._failures += 1
+        self._schedule_next()
+        if source is not self._source:
+            return
         status = self.query_one(StatusBar)
-        first_failure = status.state != "disconnected"
-        status.state = "disconnected"
-        status.detail = ""
-        if first_failure:
-            self.notify(message, title="API server", severity="error", timeout=8)
+        # Once per outage, not on every retry: the header carries the state.
+        if state != status.state or message != self._last_error:
+            self.notify(message, title=f"API server: {state}", severity="error", timeout=8)
+        status.state = state
+        self._last_error = message
 
-    def _show(self, overview: Overview) -> None:
+    def _loaded(
+        self,
+        source: DataSource,
+        overview: Overview,
+        gpus: Listing[GpuNode] | None,
+        hits: dict[str, str] | None,
+    ) -> None:
+        recovered = self._failures > 0 and self.overview is not None
+        self._failures = 0
+        self._last_error = ""
+        self._schedule_next()
+        if source is not self._source:
+            return  # answered for a context the operator left meanwhile
+        if recovered:
+            self.notify("connected again", title="API server", timeout=4)
         self.overview = overview
+        if gpus is not None:
+            self.gpu_nodes = gpus
+        if hits is not None:
+            self.hits = {k: v for k, v in self.hits.items() if k not in hits} | hits
         status = self.query_one(StatusBar)
         status.context = overview.context
         status.version = overview.version
         status.state = "connected"
-        self._render_namespaces()
-        self._render_detail()
+        status.loaded_at = self._clock()
+        self.query_one("#command", Input).suggester = SuggestFromList(
+            [*COMMANDS, *(f":ns {ns.name}" for ns in overview.namespaces.items)],
+            case_sensitive=False,
+        )
+        self._render_all()
 
-    def _render_namespaces(self) -> None:
+    def _render_all(self) -> None:
         overview = self.overview
         if overview is None:
             return
-        rows: dict[str, Row] = {}
-        for ns in overview.namespaces.items:
-            if self.namespace_filter and self.namespace_filter not in ns.name:
-                continue
-            cache = ns.cache
-            rows[ns.name] = (
-                ns.name,
-                format_bytes(cache.requested_bytes) if cache else "-",
-                format_bytes(cache.capacity_bytes) if cache else "-",
-                cache.phase if cache else "none",
-                str(ns.models),
-                str(ns.services),
-                str(ns.gpus),
-            )
-        self.query_one("#namespaces", ResourceTable).sync(rows)
-        title = "Namespaces"
-        if self.namespace_filter:
-            title += f" (filter: {self.namespace_filter})"
-        note = _listing_note(overview.namespaces, "namespace list")
-        self.query_one("#namespaces-title", Static).update(
-            f"{title}  [b]{note}[/b]" if note else title
+        namespaces = self._view("namespaces")
+        assert isinstance(namespaces, NamespacesView)
+        namespaces.show_overview(overview, self.scans)
+        if self.current_namespace is None:
+            self._set_namespace(namespaces.selected_key, render=False)
+        self._render_cache()
+        self._render_services()
+        self._render_gpus()
+
+    def _render_cache(self) -> None:
+        view = self._view("cache")
+        assert isinstance(view, CacheEntriesView)
+        namespace = self.current_namespace
+        if self.overview is None or namespace is None:
+            return
+        scan = self.scans.get(namespace)
+        failed = self._scan_failed.get(namespace, "")
+        if namespace in self._scanning:
+            note, pending = "scanning", "scanning"
+        elif failed:
+            note, pending = "scan failed", "not scanned"
+        elif scan is not None and scan.volume is None:
+            note, pending = "no cache volume", "no volume"
+        else:
+            note, pending = "", "not scanned"
+        view.show_entries(
+            namespace,
+            self.overview.models_in(namespace),
+            self.overview.services_in(namespace),
+            scan,
+            note=note,
+            pending=pending,
+            now=self._clock(),
         )
 
-    def _render_detail(self) -> None:
+    def _render_services(self) -> None:
+        view = self._view("services")
+        assert isinstance(view, ServicesView)
         overview = self.overview
-        namespace = self.query_one("#namespaces", ResourceTable).selected_key
         if overview is None:
             return
-        models = overview.models_in(namespace) if namespace else ()
-        services = overview.services_in(namespace) if namespace else ()
-        self.query_one("#models", ResourceTable).sync(
-            {m.name: (m.name, m.phase, m.size or "-", m.cache_key) for m in models}
-        )
-        self.query_one("#services", ResourceTable).sync(
-            {
-                s.name: (
-                    s.name,
-                    s.model,
-                    f"{s.ready_replicas}/{s.desired_replicas}",
-                    str(s.gpus),
-                    s.phase,
-                )
-                for s in services
-            }
-        )
-        where = f" in {namespace}" if namespace else ""
-        for widget_id, label, listing in (
-            ("#models-title", "Models", overview.models),
-            ("#services-title", "Inference services", overview.services),
+        namespace = self.current_namespace
+        listing = overview.services
+        services = overview.services_in(namespace) if namespace else listing.items
+        note = "" if listing.ok else f"services {listing.state.value}"
+        view.show_services(services, self.hits, namespace=namespace, note=note)
+
+    def _render_gpus(self) -> None:
+        view = self._view("gpus")
+        assert isinstance(view, GpuNodesView)
+        if self.gpu_nodes is not None:
+            view.show_nodes(self.gpu_nodes)
+
+    # -- cache scans ----------------------------------------------------------
+    def _start_scan(self, namespace: str, *, force: bool = False) -> None:
+        if namespace in self._scanning or (namespace in self.scans and not force):
+            return
+        self._scanning.add(namespace)
+        self._scan_failed.pop(namespace, None)
+        self._scan(self._source, namespace)
+        self._render_cache()
+
+    @work(thread=True, group="scan")
+    def _scan(self, source: DataSource, namespace: str) -> None:
+        try:
+            listing = source.cache_entries(namespace)
+        except Exception as err:  # shown as a notification, never a traceback
+            self.call_from_thread(self._scan_done, source, namespace, None, str(err))
+        else:
+            self.call_from_thread(self._scan_done, source, namespace, listing, "")
+
+    def _scan_done(
+        self, source: DataSource, namespace: str, listing: CacheListing | None, error: str
+    ) -> None:
+        self._scanning.discard(namespace)
+        if source is not self._source:
+            return
+        if listing is None:
+            self._scan_failed[namespace] = error
+            self.notify(error, title=f"cache scan of {namespace}", severity="error", timeout=10)
+        else:
+            self.scans[namespace] = listing
+        self._render_all()
+
+    # -- navigation -----------------------------------------------------------
+    def _set_namespace(self, namespace: str | None, *, render: bool = True) -> None:
+        self.current_namespace = namespace
+        self.query_one(StatusBar).namespace = namespace or ""
+        if render:
+            self._render_cache()
+            self._render_services()
+
+    def action_view(self, name: str) -> None:
+        self._switch(name)
+
+    def _switch(self, name: str, *, remember: bool = True) -> None:
+        current = self.current_view
+        if name != current and remember:
+            self._history.append(current)
+        self.query_one(ContentSwitcher).current = f"{name}-view"
+        self._hide_prompts()
+        self._view(name).table.focus()
+        if name == "cache":
+            if self.current_namespace is None:
+                self.notify("select a namespace first (enter on a row, or :ns NAME)")
+            else:
+                self._render_cache()
+                self._start_scan(self.current_namespace)
+        if name in ("gpus", "services") and name != current:
+            # Their extra lists are read for the open view only: load now.
+            self.action_refresh()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if (
+            event.data_table.id == "namespaces"
+            and key is not None
+            and key != self.current_namespace
         ):
-            note = _listing_note(listing, label.lower())
-            text = f"{label}{where}"
-            self.query_one(widget_id, Static).update(f"{text}  [b]{note}[/b]" if note else text)
+            self._set_namespace(key)
 
-    def on_data_table_row_highlighted(self, event: ResourceTable.RowHighlighted) -> None:
-        if event.data_table.id == "namespaces":
-            self._render_detail()
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "namespaces" and event.row_key.value is not None:
+            self._set_namespace(event.row_key.value)
+            self._switch("cache")
 
-    # -- keys -----------------------------------------------------------
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+    def action_go_back(self) -> None:
+        """esc: close a prompt, then clear the view's filter, then go back."""
+        view = self._view()
+        if self._hide_prompts() and not view.filter_text:
+            return
+        if view.filter_text:
+            view.set_filter("")
+            self.query_one("#filter", Input).value = ""
+            return
+        if self._history:
+            self._switch(self._history.pop(), remember=False)
 
+    def _hide_prompts(self) -> bool:
+        """Hide the filter and command inputs; True if one was open."""
+        was_open = False
+        for box in self.query(Input):
+            if box.display:
+                was_open = True
+                box.display = False
+        if was_open:
+            self._view().table.focus()
+        return was_open
+
+    def action_sort(self) -> None:
+        self._view().cycle_sort()
+
+    def action_invert_sort(self) -> None:
+        self._view().invert_sort()
+
+    # -- filter and command prompts -------------------------------------------
     def action_filter(self) -> None:
+        self._hide_prompts()
         box = self.query_one("#filter", Input)
         box.display = True
-        box.value = self.namespace_filter
+        box.value = self._view().filter_text
+        box.focus()
+
+    def action_command(self) -> None:
+        self._hide_prompts()
+        box = self.query_one("#command", Input)
+        box.display = True
+        box.value = ":"
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.namespace_filter = event.value.strip()
-        self._render_namespaces()
-        self._render_detail()
+        if event.input.id == "filter" and event.input.display:
+            self._view().set_filter(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.display = False
-        self.query_one("#namespaces", ResourceTable).focus()
+        self._view().table.focus()
+        if event.input.id == "command":
+            self._run_command(event.value)
 
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = False
-        if self.namespace_filter:
-            box.value = ""
-        self.query_one("#namespaces", ResourceTable).focus()
+    def _run_command(self, text: str) -> None:
+        try:
+            command = parse_command(text)
+        except ValueError as err:
+            self.notify(str(err), title="command", severity="warning")
+            return
+        if command.verb == "quit":
+            self.exit()
+        elif command.verb == "help":
+            self.action_help()
+        elif command.verb == "context":
+            self._switch_context(self._source, command.context)
+        elif command.verb == "namespace":
+            self._set_namespace(command.namespace)
+            if command.namespace is not None:
+                self._view("namespaces").table.select(command.namespace)
+            if self.current_view == "cache" and command.namespace is not None:
+                self._start_scan(command.namespace)
+            elif self.current_view == "services":
+                self.action_refresh()
+        else:
+            if command.namespace != "":
+                self._set_namespace(command.namespace)
+            self._switch(command.view)
+
+    @work(thread=True, group="context", exclusive=True)
+    def _switch_context(self, source: DataSource, context: str) -> None:
+        try:
+            other = source.with_context(context)
+        except Exception as err:  # the old context stays; the message says why
+            self.call_from_thread(
+                self.notify, str(err), title=f"context {context}", severity="error"
+            )
+        else:
+            self.call_from_thread(self._use_source, other, context)
+
+    def _use_source(self, source: DataSource, context: str) -> None:
+        self._source = source
+        self.overview = None
+        self.gpu_nodes = None
+        self.scans.clear()
+        self.hits.clear()
+        self._scan_failed.clear()
+        self._set_namespace(None, render=False)
+        status = self.query_one(StatusBar)
+        status.context, status.version, status.state = context, "", "connecting"
+        status.loaded_at = None
+        for name in VIEW_KEYS:
+            self._view(name).show({}, note="loading…")
+        self._switch("namespaces", remember=False)
+        self._history.clear()
+        self.notify(f"switched to {context}", title="context")
+        self._refreshing = False
+        self.action_refresh()
+
+    # -- detail -----------------------------------------------------------------
+    def action_yaml(self) -> None:
+        self._open_detail(related=False)
+
+    def action_logs(self) -> None:
+        self._open_detail(related=True)
+
+    def _open_detail(self, *, related: bool) -> None:
+        view = self._view()
+        key = view.selected_key
+        if key is None:
+            self.notify("nothing selected", severity="warning")
+            return
+        local = None if related else view.local_detail(key)
+        if local is not None:
+            self.push_screen(DetailScreen(local.title, local.text))
+            return
+        ref = view.related_ref(key) if related else view.object_ref(key)
+        if ref is None:
+            self.notify("no object behind this row", severity="warning")
+            return
+        screen = DetailScreen(f"{ref} ({'logs or events' if related else 'YAML'})")
+        self.push_screen(screen)
+        self._load_detail(self._source, screen, ref, related)
+
+    @work(thread=True, group="detail")
+    def _load_detail(
+        self, source: DataSource, screen: DetailScreen, ref: ObjectRef, related: bool
+    ) -> None:
+        try:
+            detail: Detail = source.logs_or_events(ref) if related else source.object_yaml(ref)
+        except Exception as err:  # the screen shows the message
+            self.call_from_thread(screen.show_error, str(err))
+        else:
+            self.call_from_thread(screen.show_text, detail.title, detail.text)
+
+    # -- screens -----------------------------------------------------------------
+    def action_help(self) -> None:
+        shown = tuple(
+            (a.key, a.description) for a in ACTION_KEYS if not (a.mutates and self.read_only)
+        )
+        self.push_screen(HelpScreen(shown))
+
+    def action_open_screen(self, spec: str) -> None:
+        action = next((a for a in ACTION_KEYS if a.screen == spec), None)
+        if action is not None and action.mutates and self.read_only:
+            self.notify("read-only mode: changes are off", severity="warning")
+            return
+        module, _, name = spec.partition(":")
+        screen_class = getattr(importlib.import_module(f"llmkube_tui.ui.screens.{module}"), name)
+        screen: Screen[object] = screen_class()
+        self.push_screen(screen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # --read-only hides every mutation; action_open_screen refuses too.
+        if action == "open_screen" and self.read_only:
+            spec = parameters[0] if parameters else ""
+            return not any(a.screen == spec and a.mutates for a in ACTION_KEYS)
+        return True

@@ -1,34 +1,72 @@
-"""The `?` screen: every key of the dashboard, k9s-style."""
+"""The `?` screen: every key of the dashboard, k9s-style, and the `:`
+commands. Keys of the action screens come from the app's bindings, so a new
+action appears here by being bound."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS = (
-    ("?", "this help"),
-    ("up/down, j/k", "move in a table"),
-    ("tab", "next table"),
-    ("/", "filter namespaces by name"),
+NAVIGATION = (
+    ("j/k ↑/↓", "move in a table"),
+    ("enter", "open a namespace's cache"),
+    ("esc", "clear filter, then back"),
+    ("1 2 3 4", "ns, cache, svc, gpu view"),
+    ("/", "filter the view"),
+    ("O", "sort by the next column"),
+    ("I", "invert the sort"),
+    ("y", "YAML of the selection"),
+    ("l", "logs or events"),
     ("ctrl+r", "refresh now"),
-    ("esc", "back / clear the filter"),
+    ("?", "this help"),
     ("q", "quit"),
+)
+COMMANDS = (
+    (":ns", "namespaces view"),
+    (":ns NAME|-A", "switch namespace"),
+    (":cache [NAME]", "cache entries"),
+    (":svc [NAME|-A]", "inference services"),
+    (":gpu", "GPU nodes"),
+    (":ctx NAME", "switch context"),
+    (":q", "quit"),
 )
 
 
+def _lines(rows: tuple[tuple[str, str], ...], width: int) -> Text:
+    # Text, not markup: keys such as "[NAME]" would read as markup tags.
+    text = Text()
+    for i, (key, what) in enumerate(rows):
+        text.append("\n" if i else "")
+        text.append(key.ljust(width), style="bold")
+        text.append(f" {what}")
+    return text
+
+
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close"),
     ]
 
+    def __init__(self, actions: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__()
+        self.actions = actions
+
     def compose(self) -> ComposeResult:
-        lines = "\n".join(f"[b]{key:<14}[/b] {what}" for key, what in KEYS)
         with Vertical(id="help"):
             yield Static("[b]llmkube-tui keys[/b]", id="help-title")
-            yield Static(lines)
+            with VerticalScroll(id="help-body"), Horizontal(id="help-columns"):
+                yield Static(_lines(NAVIGATION, 8), classes="help-column")
+                right = _lines(COMMANDS, 14)
+                if self.actions:
+                    right.append("\n\n")
+                    right.append_text(_lines(self.actions, 14))
+                yield Static(right, classes="help-column")
 
-    def action_dismiss(self) -> None:  # type: ignore[override]
+    def action_close(self) -> None:
         self.dismiss()
