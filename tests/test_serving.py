@@ -150,3 +150,17 @@ def test_probe_says_when_the_proxy_is_forbidden_or_nothing_answers(
     bob = Connection.open(Target(str(node_cluster.user_kubeconfig("bob", namespace=ns))))
     with pytest.raises(Forbidden, match="forbids the service proxy"):
         probe(bob, ns, "nobody")
+
+
+def test_demo_seed_serves_the_tiny_llama_from_the_clusters_origin(
+    node_cluster: LocalCluster, node: Connection
+):
+    from llmkube_tui.localcluster.seed import SERVING_NAME, SERVING_NAMESPACE, seed_serving
+
+    values = seed_serving(node, node_cluster)
+    assert "llama.cpp:server" in Path(values).read_text()
+    deployment_ready(node, SERVING_NAMESPACE, SERVING_NAME, timeout=180)
+    assert probe(node, SERVING_NAMESPACE, SERVING_NAME, tokens=4).tokens > 0
+    # A second seed (every `local up --seed`) leaves the running service alone.
+    seed_serving(node, node_cluster)
+    deployment_ready(node, SERVING_NAMESPACE, SERVING_NAME, timeout=30)
