@@ -47,7 +47,9 @@ def _model(namespace: str, name: str, source: str, gpus: int = 1) -> Model:
     return Model(namespace, name, source, cache_key(source), "Ready", "4.6 GiB", gpus)
 
 
-def _service(namespace: str, name: str, model: str, ready: int, want: int, gpus: int) -> InferenceService:
+def _service(
+    namespace: str, name: str, model: str, ready: int, want: int, gpus: int
+) -> InferenceService:
     phase = "Ready" if ready == want else "Progressing"
     endpoint = f"http://{name}.{namespace}.svc:8080" if ready else ""
     return InferenceService(namespace, name, model, ready, want, gpus, phase, endpoint)
@@ -83,7 +85,9 @@ OVERVIEW = Overview(
 )
 
 
-def _entry(key_source: str, size: float, state: str, users: tuple[str, ...], used: str, got: float = 0) -> CacheEntry:
+def _entry(
+    key_source: str, size: float, state: str, users: tuple[str, ...], used: str, got: float = 0
+) -> CacheEntry:
     return CacheEntry(
         namespace="ml-prod",
         key=cache_key(key_source),
@@ -102,13 +106,31 @@ ENTRIES = CacheListing(
     "ml-prod",
     VOLUMES[0],
     (
-        _entry(LLAMA, 4.6, "complete", ("Model/llama-3.1-8b", "InferenceService/llama-3.1-8b"), "2025-06-01T11:58:00Z"),
-        _entry(MISTRAL, 4.1, "locked", ("Model/mistral-7b", "InferenceService/mistral-7b"), "", 1.7),
-        _entry(f"{HF}/old/model/resolve/main/old-13b.gguf", 7.3, "orphan", (), "2025-05-20T08:00:00Z"),
-        _entry(f"{HF}/broken/model/resolve/main/broken.gguf", 2.0, "corrupt", (), "2025-05-30T12:00:00Z"),
+        _entry(
+            LLAMA,
+            4.6,
+            "complete",
+            ("Model/llama-3.1-8b", "InferenceService/llama-3.1-8b"),
+            "2025-06-01T11:58:00Z",
+        ),
+        _entry(
+            MISTRAL, 4.1, "locked", ("Model/mistral-7b", "InferenceService/mistral-7b"), "", 1.7
+        ),
+        _entry(
+            f"{HF}/old/model/resolve/main/old-13b.gguf", 7.3, "orphan", (), "2025-05-20T08:00:00Z"
+        ),
+        _entry(
+            f"{HF}/broken/model/resolve/main/broken.gguf",
+            2.0,
+            "corrupt",
+            (),
+            "2025-05-30T12:00:00Z",
+        ),
     ),
 )
-GPU_NODES = Listing((GpuNode("gpu-a100-1", 8, 6), GpuNode("gpu-a100-2", 8, 1), GpuNode("gpu-l4-1", 2, 2)))
+GPU_NODES = Listing(
+    (GpuNode("gpu-a100-1", 8, 6), GpuNode("gpu-a100-2", 8, 1), GpuNode("gpu-l4-1", 2, 2))
+)
 HITS = {"ml-prod": {"llama-3.1-8b": "hit"}}
 PVC_YAML = """apiVersion: v1
 kind: PersistentVolumeClaim

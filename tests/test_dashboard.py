@@ -1,19 +1,31 @@
-"""The dashboard against the real API server: snapshots and navigation."""
+"""The dashboard: snapshots of every view from fixed data, and Pilot tests
+against the real API server (navigation, forbidden lists, an API server
+that stops and comes back)."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.target import Target
+from llmkube_tui.localcluster.cluster import LocalCluster, Ports
 from llmkube_tui.localcluster.seed import seed
-from llmkube_tui.ui.app import LlmkubeApp
-from llmkube_tui.ui.widgets.resource_table import ResourceTable
+from llmkube_tui.ui import app as app_module
+from llmkube_tui.ui.app import ActionKey, LlmkubeApp
+from llmkube_tui.ui.commands import Command, parse_command
+from llmkube_tui.ui.screens.detail import DetailScreen
+from llmkube_tui.ui.source import ClusterSource
+from llmkube_tui.ui.views.cells import age, short_source, since, usage_bar
+from llmkube_tui.ui.widgets.resource_table import ResourceTable, sort_value
+from tests.dashboard_data import ENTRIES, NOW, FixedSource
 
-# The prefix keeps other tests' namespaces out of the snapshots.
+# The prefix keeps other tests' namespaces out of the assertions.
 PLAN = {
     "snap-prod": ("200Gi", [("llama-3.1-8b", 2), ("mistral-7b", 1)]),
     "snap-staging": ("100Gi", [("llama-2-7b", 1), ("llama-3.2-3b", 0)]),
@@ -22,80 +34,299 @@ PLAN = {
 SIZE = (120, 40)
 
 
-@pytest.fixture(scope="module")
-def seeded(admin: Connection, kubeconfig: Path) -> Target:
-    seed(admin, PLAN)
-    return Target(str(kubeconfig))
-
-
-async def _loaded(pilot, rows: int = 3) -> None:
-    app = pilot.app
-    for _ in range(200):
-        table = app.query_one("#namespaces", ResourceTable)
-        if app.overview is not None and table.row_count >= rows:
+async def _until(pilot, check: Callable[[], bool], timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
             break
         await asyncio.sleep(0.05)
     await pilot.pause()
+    assert check(), "condition not reached in time"
 
 
-def test_snapshot_overview(snap_compare, seeded: Target):
-    app = LlmkubeApp(seeded, namespace_filter="snap-")
-    assert snap_compare(app, terminal_size=SIZE, run_before=_loaded)
+def _keys(table: ResourceTable) -> list[str | None]:
+    return [r.key.value for r in table.ordered_rows]
 
 
-def test_snapshot_second_namespace_selected(snap_compare, seeded: Target):
-    async def select_second(pilot):
-        await _loaded(pilot)
-        await pilot.press("down")
+def _title(app: LlmkubeApp, view: str) -> str:
+    return str(app.query_one(f"#{view}-title").render())
+
+
+def _status(app: LlmkubeApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+# -- snapshots: every view, two sizes, default theme and NO_COLOR --------------
+async def _fixed_loaded(pilot) -> None:
+    await _until(pilot, lambda: pilot.app.overview is not None)
+
+
+SHOW = {
+    "namespaces": [],
+    "cache": ["enter"],
+    "services": ["3"],
+    "gpus": ["4"],
+    "yaml": ["y"],
+    "help": ["question_mark"],
+}
+
+
+def _shown(app: LlmkubeApp, view: str) -> bool:
+    if view == "cache":
+        return "ml-prod" in app.scans and "scanning" not in _title(app, "cache")
+    if view == "services":
+        return bool(app.hits)
+    if view == "gpus":
+        return app.gpu_nodes is not None
+    if view == "yaml":
+        return isinstance(app.screen, DetailScreen) and app.screen.loaded
+    return True
+
+
+@pytest.mark.parametrize("colour", ["default", "no_color"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("view", list(SHOW))
+def test_snapshot(snap_compare, monkeypatch, view: str, size: tuple[int, int], colour: str):
+    if colour == "no_color":
+        monkeypatch.setenv("NO_COLOR", "1")
+    else:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+
+    async def show(pilot) -> None:
+        await _fixed_loaded(pilot)
+        for key in SHOW[view]:
+            await pilot.press(key)
+        await _until(pilot, lambda: _shown(pilot.app, view))
+
+    app = LlmkubeApp(source=FixedSource(), clock=lambda: NOW + 12, refresh_seconds=3600)
+    # The data was loaded at NOW+12 too; the header says "data 0s old".
+    assert snap_compare(app, terminal_size=size, run_before=show)
+
+
+async def test_no_color_picks_the_ansi_theme(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = LlmkubeApp(source=FixedSource(), refresh_seconds=3600)
+    assert app.theme == "llmkube-ansi"
+    monkeypatch.delenv("NO_COLOR")
+    assert LlmkubeApp(source=FixedSource(), theme="ansi").theme == "llmkube-ansi"
+    assert LlmkubeApp(source=FixedSource()).theme == "textual-dark"
+
+
+# -- fixed data: navigation, sort, age, read-only -------------------------------
+async def test_views_keys_and_commands_with_fixed_data():
+    source = FixedSource()
+    clock = [NOW]
+    app = LlmkubeApp(source=source, clock=lambda: clock[0], refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _fixed_loaded(pilot)
+        namespaces = app.query_one("#namespaces", ResourceTable)
+        assert _keys(namespaces) == ["ml-prod", "ml-staging", "research", "sandbox"]
+        assert app.current_namespace == "ml-prod"
+        assert "data 0s old" in _status(app)
+        clock[0] += 75
+        await asyncio.sleep(1.2)  # the header ticks once a second
+        assert "data 1m old" in _status(app)
+
+        # O walks the columns: REQ sorts by bytes ("none" after sizes, as text).
+        await pilot.press("O")
+        assert "sort: REQ↑" in _title(app, "namespaces")
+        assert _keys(namespaces) == ["ml-staging", "ml-prod", "research", "sandbox"]
+        await pilot.press("I")
+        assert _keys(namespaces)[0] == "sandbox"
+        assert namespaces.selected_key == "ml-prod"  # the selection follows its row
+
+        # The scan runs only when the cache view opens; used and entries then
+        # show in the namespaces view.
+        assert not any(c.startswith("cache_entries") for c in source.calls)
+        await pilot.press("enter")
+        await _until(pilot, lambda: "ml-prod" in app.scans)
+        assert app.current_view == "cache"
+        cache = app.query_one("#cache", ResourceTable)
+        states = {k: cache.get_row(k)[2] for k in _keys(cache)}
+        assert sorted(states.values()) == [
+            "complete",
+            "corrupt",
+            "downloading",
+            "not cached",
+            "orphan",
+        ]
+        assert app.selected_key is not None
+        await pilot.press("y")
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.heading.startswith("Cache entry ml-prod/")
+        await pilot.press("escape")
+        await pilot.press("escape")
+        assert app.current_view == "namespaces"
+        row = namespaces.get_row("ml-prod")
+        assert row[3] == "18 GiB" and row[5] == str(len(ENTRIES.entries))
+
+        # `:` commands: a view, a view in a namespace, all namespaces.
+        for text, view, namespace in (
+            (":svc ml-staging", "services", "ml-staging"),
+            (":svc -A", "services", None),
+            (":gpu", "gpus", None),
+            (":ns ml-prod", "gpus", "ml-prod"),
+            (":ns", "namespaces", "ml-prod"),
+        ):
+            await pilot.press("colon", *text.removeprefix(":"), "enter")
+            await pilot.pause()
+            assert (app.current_view, app.current_namespace) == (view, namespace), text
+        await _until(pilot, lambda: app.gpu_nodes is not None)
+
+        # A bad context keeps the current one and says why.
+        await pilot.press("colon", *"ctx nowhere", "enter")
+        await _until(pilot, lambda: any("nowhere" in n.message for n in app._notifications))
+        assert "ctx: prod-cluster" in _status(app)
+
+        await pilot.press("colon", *"bogus", "enter")
         await pilot.pause()
+        assert any("unknown command :bogus" in n.message for n in app._notifications)
+        await pilot.press("q")
+    assert app.return_code == 0
 
-    app = LlmkubeApp(seeded, namespace_filter="snap-")
-    assert snap_compare(app, terminal_size=SIZE, run_before=select_second)
 
-
-def test_snapshot_help(snap_compare, seeded: Target):
-    async def help_open(pilot):
-        await _loaded(pilot)
-        await pilot.press("question_mark")
+async def test_read_only_hides_and_refuses_mutations(monkeypatch):
+    # An action screen registered as the action helpers do; help stands in.
+    action = ActionKey("ctrl+d", "help:HelpScreen", "Clear")
+    monkeypatch.setattr(app_module, "ACTION_KEYS", (action,))
+    app = LlmkubeApp(source=FixedSource(), read_only=True, refresh_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _fixed_loaded(pilot)
+        assert "READ-ONLY" in _status(app)
+        assert app.read_only
+        assert app.check_action("open_screen", ("help:HelpScreen",)) is False
+        await app.run_action("open_screen('help:HelpScreen')")
         await pilot.pause()
+        assert app.screen.__class__.__name__ != "HelpScreen"
+        # Called past the binding check, the action still refuses.
+        app.action_open_screen("help:HelpScreen")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "HelpScreen"
+        assert any("read-only" in n.message for n in app._notifications)
 
-    app = LlmkubeApp(seeded, namespace_filter="snap-")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=help_open)
+    writable = LlmkubeApp(source=FixedSource(), refresh_seconds=3600)
+    async with writable.run_test(size=(80, 24)) as pilot:
+        await _fixed_loaded(pilot)
+        assert "READ-ONLY" not in _status(writable)
+        await writable.run_action("open_screen('help:HelpScreen')")
+        await pilot.pause()
+        assert writable.screen.__class__.__name__ == "HelpScreen"
+
+
+# -- pure parts ------------------------------------------------------------------
+def test_commands():
+    assert parse_command(":ns") == Command("view", view="namespaces")
+    assert parse_command(":ns team-a") == Command("namespace", namespace="team-a")
+    assert parse_command(":ns -A") == Command("namespace", namespace=None)
+    assert parse_command("svc all") == Command("view", view="services", namespace=None)
+    assert parse_command(":cache ml") == Command("view", view="cache", namespace="ml")
+    assert parse_command(":ctx prod") == Command("context", context="prod")
+    assert parse_command(":q") == Command("quit")
+    for bad in (":", ":ctx", ":frob", ":ns a b"):
+        with pytest.raises(ValueError):
+            parse_command(bad)
+
+
+def test_cells_and_sort_order():
+    assert usage_bar(40, 100) == "██░░░ 40%"
+    assert usage_bar(None, 100) == "-" and usage_bar(1, 0) == "-"
+    assert [age(s) for s in (5, 125, 7300, 200000)] == ["5s", "2m", "2h", "2d"]
+    assert since("2025-06-01T11:58:00Z", NOW) == "2m" and since("junk", NOW) == "-"
+    assert short_source("https://hf.co/org/repo/resolve/main/model-q4.gguf") == (
+        "hf.co/…/model-q4.gguf"
+    )
+    # Too long even so: the end of the file name, which tells models apart.
+    long = "https://huggingface.co/a/resolve/main/meta-llama-3.1-8b-instruct-q4.gguf"
+    assert short_source(long) == "…ama-3.1-8b-instruct-q4.gguf"
+    cells = ["2 GiB", "-", "512 MiB", "10", "9", "1/3", "3/3", "abc"]
+    ordered = sorted(cells, key=sort_value)
+    assert ordered.index("-") == 0
+    assert ordered.index("512 MiB") < ordered.index("2 GiB")
+    assert ordered.index("9") < ordered.index("10")
+    assert ordered.index("1/3") < ordered.index("3/3")
+    assert ordered[-1] == "abc"
+
+
+def test_importing_the_app_leaves_the_kubernetes_client_out():
+    # The first frame must not wait for the client's second of imports.
+    code = "import sys, llmkube_tui.ui.app; print('kubernetes' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# -- against the real API server ---------------------------------------------------
+@pytest.fixture(scope="module")
+def seeded(admin: Connection, kubeconfig: Path) -> Target:
+    seed(admin, PLAN)
+    # No controller manager here makes it: a pod needs it to be created.
+    admin.create(
+        "/api/v1/namespaces/snap-prod/serviceaccounts",
+        {"metadata": {"name": "default"}},
+        exist_ok=True,
+    )
+    return Target(str(kubeconfig))
 
 
 async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connection):
-    app = LlmkubeApp(seeded, namespace_filter="snap-", refresh_seconds=0.5)
+    # No node runs the scan pod here: the cache view must say so calmly.
+    source = ClusterSource(seeded, scan_timeout=2.0)
+    app = LlmkubeApp(source=source, namespace_filter="snap-", refresh_seconds=0.5)
     async with app.run_test(size=SIZE) as pilot:
-        await _loaded(pilot)
         namespaces = app.query_one("#namespaces", ResourceTable)
-        models = app.query_one("#models", ResourceTable)
-        assert namespaces.selected_key == "snap-prod"
-        assert {r.key.value for r in models.ordered_rows} == {"llama-3.1-8b", "mistral-7b"}
+        await _until(pilot, lambda: namespaces.row_count >= 3)
+        assert "connected" in _status(app) and "ctx: " in _status(app)
+        assert _keys(namespaces) == ["snap-prod", "snap-sandbox", "snap-staging"]
+        assert namespaces.get_row("snap-prod")[1:3] == ["200 GiB", "Pending"]
+        assert namespaces.get_row("snap-prod")[6:8] == ["2", "2"]
+        assert app.connection() is not None and app.current_namespace == "snap-prod"
 
         await pilot.press("down")
         assert namespaces.selected_key == "snap-sandbox"
-        assert [r.key.value for r in models.ordered_rows] == ["tinyllama-1.1b"]
+        assert app.current_namespace == "snap-sandbox"
 
         # A namespace created meanwhile appears on the next background refresh
         # without moving the cursor off the selected row.
         seed(admin, {"snap-aaa": (None, [])})
-        for _ in range(100):
-            if "snap-aaa" in {r.key.value for r in namespaces.ordered_rows}:
-                break
-            await asyncio.sleep(0.05)
-        assert namespaces.ordered_rows[0].key.value == "snap-aaa"
+        await _until(pilot, lambda: "snap-aaa" in _keys(namespaces))
+        assert _keys(namespaces)[0] == "snap-aaa"
         assert namespaces.selected_key == "snap-sandbox"
 
-        await pilot.press("slash")
-        await pilot.press(*"stag")
-        assert [r.key.value for r in namespaces.ordered_rows] == ["snap-staging"]
+        await pilot.press("slash", *"stag")
+        assert _keys(namespaces) == ["snap-staging"]
         await pilot.press("enter")
-        assert models.row_count == 2
-
         # esc drops the filter altogether: every namespace is back.
         await pilot.press("escape")
-        shown = {r.key.value for r in namespaces.ordered_rows}
-        assert {"default", "kube-system", "snap-aaa", "snap-prod"} <= shown
+        assert {"default", "kube-system", "snap-aaa", "snap-prod"} <= set(_keys(namespaces))
+
+        # enter opens the cache view; with no node the scan pod never starts:
+        # the expected keys stay listed and a notification says why.
+        assert namespaces.select("snap-prod")
+        await pilot.press("enter")
+        assert app.current_view == "cache"
+        cache = app.query_one("#cache", ResourceTable)
+        await _until(pilot, lambda: cache.row_count == 2)
+        await _until(pilot, lambda: "scan failed" in _title(app, "cache"), timeout=30)
+        assert {cache.get_row(k)[2] for k in _keys(cache)} == {"not scanned"}
+        assert any("not done in 2s" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        assert app.current_view == "namespaces"
+
+        # Services of the namespace; YAML and events of one, from the server.
+        await pilot.press("3")
+        services = app.query_one("#services", ResourceTable)
+        await _until(pilot, lambda: services.row_count == 2)
+        assert services.selected_key is not None
+        await pilot.press("y")
+        await _until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.loaded)
+        text = str(app.screen.query_one("#detail-text").render())
+        assert "kind: InferenceService" in text and "managedFields" not in text
+        await pilot.press("escape", "l")
+        await _until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.loaded)
+        assert "events" in app.screen.heading
+        await pilot.press("escape")
+
+        await pilot.press("4")
+        await _until(pilot, lambda: app.gpu_nodes is not None)
+        assert "no node advertises" in str(app.query_one("#gpus-empty").render())
 
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"
@@ -104,6 +335,28 @@ async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connectio
 
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path):
+    """alice may read team-a only: the lists she may not read say so."""
+    app = LlmkubeApp(Target(str(restricted_kubeconfig)), refresh_seconds=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        namespaces = app.query_one("#namespaces", ResourceTable)
+        await _until(pilot, lambda: namespaces.row_count == 1)
+        assert _keys(namespaces) == ["team-a"]
+        assert "namespace list forbidden" in _title(app, "namespaces")
+        assert "connected" in _status(app)
+
+        await pilot.press("4")
+        await _until(pilot, lambda: app.gpu_nodes is not None)
+        assert "nodes forbidden" in _title(app, "gpus")
+
+        # The Namespace object itself is out of her reach: the detail says so.
+        await pilot.press("1", "y")
+        await _until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.loaded)
+        assert "forbidden" in str(app.screen.query_one("#detail-text").render())
+        await pilot.press("escape")
+        assert app.is_running
 
 
 async def test_unreachable_server_keeps_the_app_running(tmp_path: Path, cluster):
@@ -115,11 +368,46 @@ async def test_unreachable_server_keeps_the_app_running(tmp_path: Path, cluster)
     )
     app = LlmkubeApp(Target(str(dead)))
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            if app.query_one("#status").state == "disconnected":
-                break
-            await asyncio.sleep(0.05)
-        assert app.query_one("#status").state == "disconnected"
+        await _until(pilot, lambda: app.query_one("#status").state == "disconnected")
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert app.is_running
+        assert "no data" in _status(app)
+
+
+@pytest.fixture
+def own_cluster(tmp_path: Path):
+    """A control plane of this test's own: it stops and restarts the API
+    server, which the session's shared cluster must never see."""
+    cluster = LocalCluster(tmp_path / "cluster", Ports.ephemeral())
+    cluster.up()
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+
+
+async def test_api_server_stops_and_comes_back(own_cluster: LocalCluster):
+    seed(Connection.open(Target(str(own_cluster.kubeconfig))), {"gone-and-back": ("1Gi", [])})
+    app = LlmkubeApp(Target(str(own_cluster.kubeconfig)), refresh_seconds=0.3, max_backoff=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        namespaces = app.query_one("#namespaces", ResourceTable)
+        await _until(pilot, lambda: "gone-and-back" in _keys(namespaces))
+        namespaces.select("gone-and-back")
+        status = app.query_one("#status")
+        loaded_at = status.loaded_at
+
+        await asyncio.to_thread(own_cluster.stop_component, "kube-apiserver")
+        await _until(pilot, lambda: status.state == "disconnected", timeout=20)
+        # The last data stays, with its age, and the selection with it.
+        assert "gone-and-back" in _keys(namespaces)
+        assert namespaces.selected_key == "gone-and-back"
+        assert status.loaded_at == loaded_at
+        assert "disconnected" in _status(app) and "old" in _status(app)
+        assert any("cannot reach the API server" in n.message for n in app._notifications)
+
+        await asyncio.to_thread(own_cluster.start_component, "kube-apiserver")
+        await _until(pilot, lambda: status.state == "connected", timeout=60)
+        assert status.loaded_at > loaded_at
+        assert namespaces.selected_key == "gone-and-back"
+        assert any("connected again" in n.message for n in app._notifications)

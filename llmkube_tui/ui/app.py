@@ -274,6 +274,7 @@ class LlmkubeApp(App[None]):
             return  # answered for a context the operator left meanwhile
         if recovered:
             self.notify("connected again", title="API server", timeout=4)
+        first = self.overview is None
         self.overview = overview
         if gpus is not None:
             self.gpu_nodes = gpus
@@ -289,6 +290,10 @@ class LlmkubeApp(App[None]):
             case_sensitive=False,
         )
         self._render_all()
+        if first and self.current_namespace is None:
+            # The first namespace in the table, until the operator picks one
+            # (`:ns -A` later means all, and stays so).
+            self._set_namespace(self._view("namespaces").selected_key)
 
     def _render_all(self) -> None:
         overview = self.overview
@@ -297,8 +302,6 @@ class LlmkubeApp(App[None]):
         namespaces = self._view("namespaces")
         assert isinstance(namespaces, NamespacesView)
         namespaces.show_overview(overview, self.scans)
-        if self.current_namespace is None:
-            self._set_namespace(namespaces.selected_key, render=False)
         self._render_cache()
         self._render_services()
         self._render_gpus()
