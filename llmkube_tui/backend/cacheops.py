@@ -8,7 +8,9 @@ storage, without a node-level agent.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,12 +152,15 @@ def clear(
     *,
     key: str | None = None,
     model: str | None = None,
+    keys: Sequence[str] | None = None,
     force: bool = False,
 ) -> ClearResult:
+    """Remove the entry of `key` or `model`, exactly `keys` (what a
+    confirmation listed), or every entry when none of them is given."""
     listing = list_entries(conn, config, namespace)
     if listing.volume is None:
         raise NotFound(f"namespace {namespace} has no model cache volume")
-    wanted = resolve_keys(conn, namespace, key=key, model=model)
+    wanted = list(keys) if keys is not None else resolve_keys(conn, namespace, key=key, model=model)
     entries = {e.key: e for e in listing.entries}
     targets = list(entries) if wanted is None else wanted
     missing = [k for k in targets if k not in entries]
@@ -196,15 +201,31 @@ class VerifyResult:
     detail: str
 
 
+# key about to be checked, entries checked so far, entries in all
+VerifyProgress = Callable[[str, int, int], None]
+
+
 def verify(
-    conn: Connection, config: Config, namespace: str, *, key: str | None, model: str | None
+    conn: Connection,
+    config: Config,
+    namespace: str,
+    *,
+    key: str | None,
+    model: str | None,
+    on_progress: VerifyProgress | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[VerifyResult]:
     listing = list_entries(conn, config, namespace)
     listing_sources = {e.key: e.source for e in listing.entries}
     wanted = resolve_keys(conn, namespace, key=key, model=model)
     keys = wanted if wanted is not None else list(listing_sources)
-    results = []
+    results: list[VerifyResult] = []
     for k in keys:
+        # Between entries only: a hash under way finishes in its pod anyway.
+        if cancel is not None and cancel.is_set():
+            raise Failed(f"verify cancelled after {len(results)} of {len(keys)} entries")
+        if on_progress is not None:
+            on_progress(k, len(results), len(keys))
         run = run_fetcher_pod(conn, config, namespace, "verify", [k], read_only=False, timeout=3600)
         doc = run.result
         if run.exit_code == 0:
@@ -239,39 +260,77 @@ class ResizeResult:
     events: tuple[str, ...]
 
 
-def resize(conn: Connection, namespace: str, size: str) -> ResizeResult:
-    try:
-        wanted = parse_quantity(size)
-    except ValueError as err:
-        raise Invalid(str(err)) from err
+@dataclass(frozen=True)
+class ResizeBounds:
+    """What a resize of a namespace's cache volume may ask, read before
+    asking, so that a form can show it and check a size as it is typed."""
+
+    namespace: str
+    requested: str  # the claim's request as written, such as "2Gi"
+    capacity: str  # what the bound volume provides; empty before binding
+    phase: str
+    storage_class: str
+    refusal: str = ""  # why no size is allowed now; empty when one is
+
+    def check(self, size: str) -> int:
+        """The bytes of `size`, or Invalid saying why it is not allowed."""
+        try:
+            wanted = parse_quantity(size)
+        except ValueError as err:
+            raise Invalid(str(err)) from err
+        if self.refusal:
+            raise Invalid(self.refusal)
+        old = self.requested
+        if wanted < parse_quantity(old):
+            raise Invalid(
+                f"cannot shrink the cache volume from {old} to {size}: Kubernetes forbids it"
+            )
+        if wanted == parse_quantity(old):
+            raise Invalid(f"the cache volume already requests {old}")
+        return wanted
+
+
+def resize_bounds(conn: Connection, namespace: str) -> ResizeBounds:
     path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{CLAIM_NAME}"
     try:
         pvc = conn.get(path)
     except NotFound as err:
         raise NotFound(f"namespace {namespace} has no model cache volume") from err
-    old = pvc["spec"]["resources"]["requests"]["storage"]
     phase = pvc.get("status", {}).get("phase", "Pending")
+    sc_name = pvc["spec"].get("storageClassName") or ""
+    refusal = ""
     if phase != "Bound":
         # Kubernetes accepts a new size only on a bound claim.
-        raise Invalid(
-            f"the cache volume in {namespace} is {phase}, not Bound; resize it once bound"
-        )
-    if wanted < parse_quantity(old):
-        raise Invalid(f"cannot shrink the cache volume from {old} to {size}: Kubernetes forbids it")
-    if wanted == parse_quantity(old):
-        raise Invalid(f"the cache volume already requests {old}")
-    sc_name = pvc["spec"].get("storageClassName") or ""
-    sc: dict[str, Any] = {"allowVolumeExpansion": True}
-    if sc_name:
+        refusal = f"the cache volume in {namespace} is {phase}, not Bound; resize it once bound"
+    elif sc_name:
+        sc: dict[str, Any] = {"allowVolumeExpansion": True}
         # A namespace-only user may not read storage classes; the API server's
         # own admission check still refuses an expansion the class forbids.
         with contextlib.suppress(Forbidden):
             sc = conn.get(f"/apis/storage.k8s.io/v1/storageclasses/{sc_name}")
         if not sc.get("allowVolumeExpansion"):
-            raise Invalid(
+            refusal = (
                 f"storage class {sc_name} does not allow volume expansion "
                 "(allowVolumeExpansion is not true)"
             )
+    return ResizeBounds(
+        namespace,
+        requested=pvc["spec"]["resources"]["requests"]["storage"],
+        capacity=pvc.get("status", {}).get("capacity", {}).get("storage", ""),
+        phase=phase,
+        storage_class=sc_name,
+        refusal=refusal,
+    )
+
+
+def resize(conn: Connection, namespace: str, size: str) -> ResizeResult:
+    try:
+        parse_quantity(size)
+    except ValueError as err:
+        raise Invalid(str(err)) from err
+    bounds = resize_bounds(conn, namespace)
+    bounds.check(size)
+    path = f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/{CLAIM_NAME}"
     conn.request(
         "PATCH",
         path,
@@ -289,7 +348,7 @@ def resize(conn: Connection, namespace: str, size: str) -> ResizeResult:
     )["items"]
     return ResizeResult(
         namespace,
-        old,
+        bounds.requested,
         size,
         conditions,
         tuple(f"{e.get('reason')}: {e.get('message')}" for e in events[-5:]),

@@ -39,6 +39,12 @@ NAME_LABEL = "app.kubernetes.io/name"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
+def object_name(model: str) -> str:
+    """A valid object name for a catalog name: "llama-3.2-3b" becomes
+    "llama-3-2-3b" (a Service name is a DNS label, which has no dots)."""
+    return re.sub(r"[^a-z0-9-]+", "-", model.lower()).strip("-")[:63].rstrip("-")
+
+
 @dataclass(frozen=True)
 class DeployRequest:
     name: str

@@ -108,6 +108,13 @@ class ExecSession:
         while self._frame(timeout=0) is not None:
             pass
 
+    def close(self) -> None:
+        """Hang up early (a cancel, a failed check); the process in the pod
+        sees its stdin end. Closing a finished session does nothing."""
+        if self.open:
+            self.open = False
+            self.sock.close()
+
     def finish(self, timeout: float = 600.0) -> tuple[int, bytes]:
         """Wait for the process; its exit code and the rest of its stdout."""
         out = bytearray()

@@ -84,10 +84,20 @@ def _result_of(pod: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _follow(conn: Connection, namespace: str, pod: str, on_progress: Progress | None) -> None:
-    """Relay the fetcher's JSON progress lines until the container ends."""
+def _follow(
+    conn: Connection,
+    namespace: str,
+    pod: str,
+    on_progress: Progress | None,
+    cancel: threading.Event | None,
+) -> None:
+    """Relay the fetcher's JSON progress lines until the container ends, or
+    until a cancel: the fetcher writes a line every half second while it
+    downloads, so a cancel is seen within about that."""
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
     for line in conn.stream_lines(path, {"follow": "true"}):
+        if cancel is not None and cancel.is_set():
+            return
         if on_progress is None or not line.startswith("{"):
             continue
         try:
@@ -146,7 +156,7 @@ def preload(
                 # A broken log stream loses progress lines, not the outcome:
                 # the Job's status still tells that.
                 with contextlib.suppress(BackendError):
-                    _follow(conn, namespace, pod_name, on_progress)
+                    _follow(conn, namespace, pod_name, on_progress, cancel)
         if time.monotonic() > deadline:
             raise Failed(f"preload of {source} did not finish in {timeout:.0f}s (Job {name})")
         time.sleep(0.2)

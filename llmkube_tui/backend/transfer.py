@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -100,7 +101,11 @@ def export_entries(
     output: Path,
     keys: list[str] | None = None,
     on_progress: Progress | None = None,
+    *,
+    cancel: threading.Event | None = None,
 ) -> list[BundleEntry]:
+    """Write `keys` (every complete entry when None) to a bundle at `output`;
+    a failure or a cancel leaves no file behind."""
     listing = list_entries(conn, config, namespace)
     if listing.volume is None:
         raise NotFound(f"namespace {namespace} has no model cache volume")
@@ -139,7 +144,12 @@ def export_entries(
                 reader = _ExecReader(session)
                 info = tarfile.TarInfo(e.member)
                 info.size, info.mtime, info.mode = e.size, int(time.time()), 0o644
-                tar.addfile(info, _ProgressReader(reader, e, on_progress))
+                try:
+                    tar.addfile(info, _ProgressReader(reader, e, on_progress, cancel))
+                except BaseException:
+                    # A cancel or a broken write: hang up before the pod goes.
+                    session.close()
+                    raise
                 code, _ = session.finish()
                 if code != 0 or reader.count != e.size:
                     raise Failed(
@@ -157,10 +167,19 @@ def export_entries(
 
 
 class _ProgressReader:
-    def __init__(self, inner: Any, entry: BundleEntry, on_progress: Progress | None) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        entry: BundleEntry,
+        on_progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> None:
         self.inner, self.entry, self.on_progress, self.done = inner, entry, on_progress, 0
+        self.cancel = cancel
 
     def read(self, n: int = -1) -> bytes:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Failed(f"export cancelled while reading {self.entry.key}; no bundle was written")
         data: bytes = self.inner.read(n)
         self.done += len(data)
         if self.on_progress is not None:
@@ -279,7 +298,12 @@ def import_bundle(
     namespace: str,
     path: Path,
     on_progress: Progress | None = None,
+    *,
+    cancel: threading.Event | None = None,
 ) -> list[ImportResult]:
+    """Check the bundle at `path`, then load what the cache lacks. A cancel
+    stops between chunks: the entry being sent is never published (the
+    fetcher publishes only a complete, verified file), those before stay."""
     with open_bundle(path) as tar:
         entries, members = check_bundle(tar, path)
         ensure_cache_volume(conn, namespace, config.cache)
@@ -294,7 +318,17 @@ def import_bundle(
             with helper_pod(conn, config, namespace, "import", read_only=False) as pod:
                 for e in todo:
                     results.append(
-                        _send(conn, config, namespace, pod, tar, members[e.member], e, on_progress)
+                        _send(
+                            conn,
+                            config,
+                            namespace,
+                            pod,
+                            tar,
+                            members[e.member],
+                            e,
+                            on_progress,
+                            cancel,
+                        )
                     )
     return results
 
@@ -308,6 +342,7 @@ def _send(
     member: tarfile.TarInfo,
     entry: BundleEntry,
     on_progress: Progress | None,
+    cancel: threading.Event | None,
 ) -> ImportResult:
     command = fetcher_command(
         "receive",
@@ -326,6 +361,12 @@ def _send(
     session = ExecSession(conn, namespace, pod, command, stdin=True)
     done = 0
     while chunk := source.read(CHUNK):
+        if cancel is not None and cancel.is_set():
+            session.close()
+            raise Failed(
+                f"import cancelled while sending {entry.key}, which was not published; "
+                "entries sent before it stay in the cache"
+            )
         session.write(chunk)
         done += len(chunk)
         if on_progress is not None:
