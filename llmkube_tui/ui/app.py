@@ -302,15 +302,28 @@ class LlmkubeApp(App[None]):
         namespaces = self._view("namespaces")
         assert isinstance(namespaces, NamespacesView)
         namespaces.show_overview(overview, self.scans)
-        self._render_cache()
-        self._render_services()
-        self._render_gpus()
+        self._render_current()
+
+    def _render_current(self) -> None:
+        """The open view besides the namespaces: a hidden table of thousands
+        of services need not be kept in sync every few seconds; a view is
+        brought up to date when it opens."""
+        render = {
+            "cache": self._render_cache,
+            "services": self._render_services,
+            "gpus": self._render_gpus,
+        }.get(self.current_view)
+        if render is not None:
+            render()
 
     def _render_cache(self) -> None:
         view = self._view("cache")
         assert isinstance(view, CacheEntriesView)
         namespace = self.current_namespace
-        if self.overview is None or namespace is None:
+        if self.overview is None:
+            return
+        if namespace is None:
+            view.show({}, note="no namespace selected: enter on one, or :ns NAME")
             return
         scan = self.scans.get(namespace)
         failed = self._scan_failed.get(namespace, "")
@@ -357,7 +370,7 @@ class LlmkubeApp(App[None]):
         self._scanning.add(namespace)
         self._scan_failed.pop(namespace, None)
         self._scan(self._source, namespace)
-        self._render_cache()
+        self._render_current()
 
     @work(thread=True, group="scan")
     def _scan(self, source: DataSource, namespace: str) -> None:
@@ -386,8 +399,7 @@ class LlmkubeApp(App[None]):
         self.current_namespace = namespace
         self.query_one(StatusBar).namespace = namespace or ""
         if render:
-            self._render_cache()
-            self._render_services()
+            self._render_current()
 
     def action_view(self, name: str) -> None:
         self._switch(name)
@@ -399,11 +411,11 @@ class LlmkubeApp(App[None]):
         self.query_one(ContentSwitcher).current = f"{name}-view"
         self._hide_prompts()
         self._view(name).table.focus()
+        self._render_current()
         if name == "cache":
             if self.current_namespace is None:
                 self.notify("select a namespace first (enter on a row, or :ns NAME)")
             else:
-                self._render_cache()
                 self._start_scan(self.current_namespace)
         if name in ("gpus", "services") and name != current:
             # Their extra lists are read for the open view only: load now.

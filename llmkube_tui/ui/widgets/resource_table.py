@@ -58,6 +58,9 @@ class ResourceTable(DataTable[str]):
         self._column_names = columns
         self.sort_column = 0
         self.sort_reverse = False
+        # What each row shows, to compare a refresh against without asking
+        # the DataTable cell by cell.
+        self._cells: dict[str, Row] = {}
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -100,22 +103,28 @@ class ResourceTable(DataTable[str]):
             self.select(selected)
 
     def sync(self, rows: dict[str, Row]) -> None:
-        """Make the table show `rows`, in the sort order, touching only what changed."""
+        """Make the table show `rows`, in the sort order, touching only what
+        changed: a refresh that changed nothing costs a comparison per row."""
         selected = self.selected_key
-        existing = [key.value for key in self.rows if key.value is not None]
-        for key in existing:
-            if key not in rows:
-                self.remove_row(key)
-        present = set(existing)
+        shown = self._cells
+        changed = False
+        for key in shown.keys() - rows.keys():
+            self.remove_row(key)
+            changed = True
         for key, cells in rows.items():
-            if key in present:
-                for column, value in zip(self._column_names, cells, strict=False):
-                    if self.get_cell(key, column) != value:
-                        self.update_cell(key, column, value)
-            else:
+            before = shown.get(key)
+            if before is None:
                 self.add_row(*cells, key=key)
-        wanted = sorted(rows, key=lambda k: self._order(rows[k]), reverse=self.sort_reverse)
-        if [row.key.value for row in self.ordered_rows] != wanted:
-            self.sort(key=self._order, reverse=self.sort_reverse)
+                changed = True
+            elif before != cells:
+                for column, old, new in zip(self._column_names, before, cells, strict=False):
+                    if old != new:
+                        self.update_cell(key, column, new)
+                changed = True
+        self._cells = dict(rows)
+        if changed:
+            wanted = sorted(rows, key=lambda k: self._order(rows[k]), reverse=self.sort_reverse)
+            if [row.key.value for row in self.ordered_rows] != wanted:
+                self.sort(key=self._order, reverse=self.sort_reverse)
         if selected in rows:
             self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)

@@ -17,6 +17,7 @@ from llmkube_tui.ui.views.cells import age
 # States an operator must notice are shown in reverse video, which survives
 # NO_COLOR and any palette.
 CALM_STATES = ("connected",)
+APP_NAME = "llmkube-tui"
 
 
 class StatusBar(Static):
@@ -54,4 +55,9 @@ class StatusBar(Static):
         if self.read_only:
             line.append("  ")
             line.append(" READ-ONLY ", style="bold reverse")
+        # The name goes first where there is room; at 80 columns the state
+        # and READ-ONLY matter more.
+        name = f"{APP_NAME}  "
+        if line.cell_len + len(name) <= self.content_size.width:
+            line = Text(name, style="bold") + line
         return line
