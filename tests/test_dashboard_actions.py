@@ -1,0 +1,577 @@
+"""The dashboard's action modals, driven by Pilot against real clusters.
+
+The control plane alone (no pods run) serves what needs only the API:
+deploy, the form checks, read-only refusal, RBAC refusal, the clear
+confirmation, resize of an unbound claim. The real node serves what needs
+a pod: preload (with a throttled origin, to watch and cancel a download),
+clear, verify, export and import, resize of a bound claim.
+
+Each modal is hosted by a bare App, so these tests do not depend on the
+dashboard's views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button, Checkbox, Input, Static
+
+from llmkube_tui.backend.cacheentry import CacheEntry
+from llmkube_tui.backend.cacheops import list_entries
+from llmkube_tui.backend.cachevolume import ensure_cache_volume
+from llmkube_tui.backend.config import Config, Images
+from llmkube_tui.backend.connection import Connection
+from llmkube_tui.backend.deploy import DeployRequest, DeployResult, deployment_object
+from llmkube_tui.backend.preload import preload
+from llmkube_tui.backend.settings import CacheSettings
+from llmkube_tui.backend.target import Target
+from llmkube_tui.backend.transfer import export_entries
+from llmkube_tui.cachekey import cache_key
+from llmkube_tui.catalog import load_catalog
+from llmkube_tui.localcluster.cluster import LocalCluster
+from llmkube_tui.localcluster.images import PYTHON_IMAGE, STANDIN_IMAGE
+from llmkube_tui.ui.screens.action import ActionScreen, open_action
+from llmkube_tui.ui.screens.clear import ClearScreen
+from llmkube_tui.ui.screens.deploy import DeployScreen
+from llmkube_tui.ui.screens.preload import PreloadScreen
+from llmkube_tui.ui.screens.resize import ResizeScreen
+from llmkube_tui.ui.screens.transfer import ExportScreen, ImportScreen
+from llmkube_tui.ui.screens.verify import VerifyScreen
+from llmkube_tui.ui.widgets.byte_progress import ByteProgress
+
+from .kube import wait_for
+from .origin import Origin, make_gguf
+
+SIZE = (120, 40)
+CATALOG = load_catalog()
+MODEL_SIZE = 24 * 2**20
+LOCAL_IMAGES = Images(
+    fetcher=PYTHON_IMAGE, server=STANDIN_IMAGE, server_cuda=STANDIN_IMAGE, pull_policy="Never"
+)
+NODE_CONFIG = Config(cache=CacheSettings(size="2Gi"), images=LOCAL_IMAGES, mode="standalone")
+
+
+class Host(App[None]):
+    """The smallest app an action modal needs: `read_only`, and a record of
+    the notifications and results it got."""
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        super().__init__()
+        self.read_only = read_only
+        self.notes: list[tuple[str, str]] = []
+        self.results: list[Any] = []
+
+    def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
+        self.notes.append((kwargs.get("severity", "information"), message))
+        super().notify(message, **kwargs)
+
+    def open(self, screen: ActionScreen[Any]) -> bool:
+        return open_action(self, screen, self.results.append)
+
+    def noted(self, severity: str) -> list[str]:
+        return [m for s, m in self.notes if s == severity]
+
+
+async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            screen = pilot.app.screen
+            status = screen.query("#action-status")
+            raise AssertionError(
+                f"timed out waiting in the UI; notes {getattr(pilot.app, 'notes', '')}, "
+                f"status {status.first().render() if status else '-'}"
+            )
+        await asyncio.sleep(0.05)
+    await pilot.pause()
+
+
+def text(screen: ActionScreen[Any], selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def typed(pilot: Pilot[Any], selector: str, value: str) -> None:
+    """Replace an Input's text with keystrokes, as an operator would."""
+    box = pilot.app.screen.query_one(selector, Input)
+    box.focus()
+    await pilot.pause()
+    await pilot.press("end", *["backspace"] * len(box.value), *value)
+
+
+def namespace(conn: Connection, name: str) -> str:
+    conn.create("/api/v1/namespaces", {"metadata": {"name": name}}, exist_ok=True)
+    return name
+
+
+# -- read-only mode ---------------------------------------------------------
+SCREENS: dict[str, Callable[[Connection], ActionScreen[Any]]] = {
+    "deploy": lambda c: DeployScreen(c, Config(), "default", CATALOG),
+    "preload": lambda c: PreloadScreen(c, Config(), "default", CATALOG),
+    "clear": lambda c: ClearScreen(c, Config(), "default", []),
+    "resize": lambda c: ResizeScreen(c, "default"),
+    "verify": lambda c: VerifyScreen(c, Config(), "default"),
+    "export": lambda c: ExportScreen(c, Config(), "default"),
+    "import": lambda c: ImportScreen(c, Config(), "default"),
+}
+
+
+@pytest.mark.parametrize("action", SCREENS)
+async def test_read_only_refuses_every_action(admin: Connection, action: str):
+    app = Host(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.open(SCREENS[action](admin))
+        # Pushed directly, past open_action, the modal still refuses.
+        app.push_screen(SCREENS[action](admin))
+        await pilot.pause()
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert (
+            app.noted("warning")
+            == [f"read-only mode: {action} changes the cluster and is refused"] * 2
+        )
+        assert app.results == []
+
+
+# -- deploy -------------------------------------------------------------------
+async def test_deploy_creates_model_and_inference_service(admin: Connection):
+    ns = namespace(admin, "act-deploy")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.open(DeployScreen(admin, Config(), ns, CATALOG))
+        await pilot.pause()
+        screen = app.screen
+        # The third model of the catalog needs a GPU: the toggle follows.
+        await pilot.press("down", "down")
+        assert text(screen, "#deploy-needs").startswith("Llama 3.2 3B Instruct: 1.9 GiB")
+        assert "needs 1 GPU, 4 GB of GPU memory" in text(screen, "#deploy-needs")
+        # A Service name has no dots: the catalog name is made into one.
+        assert screen.query_one("#deploy-name", Input).value == "llama-3-2-3b"
+        assert screen.query_one("#deploy-gpu", Checkbox).value is True
+        await typed(pilot, "#deploy-replicas", "2")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.results)
+
+    (result,) = app.results
+    assert isinstance(result, DeployResult)
+    assert (result.mode, result.objects) == (
+        "llmkube",
+        ("Model/llama-3-2-3b", "InferenceService/llama-3-2-3b"),
+    )
+    base = f"/apis/inference.llmkube.dev/v1alpha1/namespaces/{ns}"
+    model = admin.get(f"{base}/models/llama-3-2-3b")
+    assert model["spec"]["source"] == CATALOG["llama-3.2-3b"].source
+    assert model["spec"]["hardware"]["gpu"]["count"] == 1
+    service = admin.get(f"{base}/inferenceservices/llama-3-2-3b")
+    assert service["spec"]["replicas"] == 2 and service["spec"]["resources"] == {"gpu": 1}
+    assert any("llama-3-2-3b in act-deploy (llmkube mode)" in m for m in app.noted("information"))
+
+
+async def test_deploy_form_refuses_bad_values_and_shows_api_errors(admin: Connection):
+    ns = namespace(admin, "act-deploy-bad")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(DeployScreen(admin, Config(), ns, CATALOG))
+        await pilot.pause()
+        screen = app.screen
+
+        await typed(pilot, "#deploy-replicas", "11")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert text(screen, "#action-status") == "replicas '11': 0 to 10"
+
+        await typed(pilot, "#deploy-replicas", "1")
+        await typed(pilot, "#deploy-name", "Bad_Name")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "name 'Bad_Name': lower-case letters" in text(screen, "#action-status")
+        await typed(pilot, "#deploy-name", "tiny")
+
+        # Past the form, the API server's own refusal, word for word.
+        await typed(pilot, "#deploy-namespace", "act-no-such-namespace")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.noted("error")[2:])
+        assert app.noted("error")[-1] == 'not found: namespaces "act-no-such-namespace" not found'
+        assert text(screen, "#action-status") == app.noted("error")[-1]
+        assert app.screen is screen and app.results == []
+        assert not screen.query_one("#deploy-go", Button).disabled
+
+    base = f"/apis/inference.llmkube.dev/v1alpha1/namespaces/{ns}/models"
+    assert admin.get(base)["items"] == []
+
+
+async def test_deploy_as_a_user_rbac_confines(restricted_kubeconfig: Path, admin: Connection):
+    alice = Connection.open(Target(str(restricted_kubeconfig)))
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(DeployScreen(alice, Config(), "default", CATALOG))
+        await pilot.pause()
+        # enter picks the catalog's first model (focus goes to the name),
+        # enter again deploys it, in "default"
+        await pilot.press("enter", "enter")
+        await until(pilot, lambda: app.noted("error"))
+        (message,) = app.noted("error")
+        assert message.startswith("forbidden: ") and '"alice"' in message
+        assert "Traceback" not in message
+
+        # Where the Role allows it, the same user deploys.
+        await typed(pilot, "#deploy-namespace", "team-a")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.results)
+    assert app.results[0].objects == (
+        "Model/tinyllama-1-1b",
+        "InferenceService/tinyllama-1-1b",
+    )
+
+
+# -- clear: the confirmation ---------------------------------------------------
+def _entry(ns: str, source: str, size: int, state: str = "orphan") -> CacheEntry:
+    return CacheEntry(ns, cache_key(source), size, state, source, "model.gguf", "", ())
+
+
+async def test_clear_confirmation_names_entries_bytes_and_users(admin: Connection):
+    ns = namespace(admin, "act-clear-confirm")
+    served = "http://origin.invalid/served.gguf"
+    idle = "http://origin.invalid/idle.gguf"
+    # A Deployment of ours that reads the first entry (no pod runs here:
+    # the control plane has no controllers, the object is what counts).
+    admin.create(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        deployment_object(DeployRequest("server", served, ns), Config()),
+        exist_ok=True,
+    )
+    entries = [_entry(ns, served, 3 * 2**30, "complete"), _entry(ns, idle, 512 * 2**20)]
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ClearScreen(admin, Config(), ns, entries))
+        await pilot.pause()
+        screen = app.screen
+        await until(pilot, lambda: "used by" in text(screen, "#clear-summary"))
+        summary = text(screen, "#clear-summary")
+        assert f"{cache_key(served)}       3 GiB  complete" in summary
+        assert f"    used by Deployment/server\n{cache_key(idle)}" in summary
+        assert "Frees 3.5 GiB (3758096384 bytes)." in summary
+        assert "in use by running services" in text(screen, "#clear-warning")
+        go = screen.query_one("#clear-go", Button)
+        assert go.disabled, "an entry in use needs force"
+        await pilot.click("#clear-force")
+        assert not go.disabled
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
+
+
+# -- resize: what the control plane can show -------------------------------------
+async def test_resize_of_an_unbound_or_missing_volume_says_why(admin: Connection):
+    ns = namespace(admin, "act-resize-pending")
+    ensure_cache_volume(admin, ns, CacheSettings(size="2Gi"))
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ResizeScreen(admin, ns))
+        await pilot.pause()
+        screen = app.screen
+        await until(pilot, lambda: text(screen, "#resize-bounds"))
+        bounds = text(screen, "#resize-bounds")
+        assert "requested  2Gi (2 GiB)" in bounds
+        # Nothing binds claims on a bare control plane.
+        assert "no resize now: the cache volume in act-resize-pending is Pending" in bounds
+        assert screen.query_one("#resize-size", Input).disabled
+        await pilot.press("escape")
+
+        app.open(ResizeScreen(admin, namespace(admin, "act-resize-none")))
+        await until(pilot, lambda: app.noted("error"))
+        assert app.noted("error") == ["namespace act-resize-none has no model cache volume"]
+        assert text(app.screen, "#action-status") == app.noted("error")[0]
+
+
+# -- on the real node ------------------------------------------------------------
+SLOW_SIZE = 48 * 2**20
+SLOW_RATE = 2 * 2**20  # bytes per second and connection
+
+
+class SlowOrigin:
+    """One file over HTTP with Range support, at a bounded rate per
+    connection: a download that lasts long enough to watch and to cancel."""
+
+    def __init__(self, host: str, path: Path) -> None:
+        self.path = path
+        data = path.read_bytes()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_HEAD(self) -> None:
+                self._serve(body=False)
+
+            def do_GET(self) -> None:
+                self._serve(body=True)
+
+            def _serve(self, body: bool) -> None:
+                start, end = 0, len(data) - 1
+                match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+                if match:
+                    start, end = int(match[1]), min(int(match[2] or end), end)
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(end - start + 1))
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("ETag", '"slow"')
+                self.end_headers()
+                step = 64 * 1024
+                for offset in range(start, end + 1, step) if body else ():
+                    try:
+                        self.wfile.write(data[offset : min(offset + step, end + 1)])
+                    except OSError:
+                        return
+                    time.sleep(step / SLOW_RATE)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{host}:{self.server.server_address[1]}/{path.name}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def source(self, tag: str) -> str:
+        """A URL of its own per test: another cache key."""
+        return f"{self.url}?{tag}"
+
+
+@pytest.fixture(scope="module")
+def origin(
+    node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Origin]:
+    files = tmp_path_factory.mktemp("origin")
+    models = {f"act-{i}.gguf": make_gguf(files / f"act-{i}.gguf", MODEL_SIZE) for i in range(2)}
+    with Origin(node_cluster.network.gateway, models) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def slow(
+    node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SlowOrigin]:
+    path = make_gguf(tmp_path_factory.mktemp("slow") / "slow.gguf", SLOW_SIZE)
+    served = SlowOrigin(node_cluster.network.gateway, path)
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+@pytest.mark.node
+async def test_preload_shows_the_bytes_arriving(node: Connection, slow: SlowOrigin):
+    ns = namespace(node, "act-preload")
+    source = slow.source("watch")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))
+        await pilot.pause()
+        progress = app.screen.query_one(ByteProgress)
+        await pilot.press("enter")
+        seen: list[tuple[int, int | None]] = []
+        deadline = time.monotonic() + 240
+        while not app.results:
+            assert time.monotonic() < deadline, app.notes
+            if progress.total and (not seen or seen[-1] != (progress.done, progress.total)):
+                seen.append((progress.done, progress.total))
+            await asyncio.sleep(0.05)
+    (result,) = app.results
+    assert (result["result"], result["size"]) == ("miss", SLOW_SIZE)
+    assert {total for _, total in seen} == {SLOW_SIZE}
+    done = [d for d, _ in seen]
+    assert len(done) >= 3 and done == sorted(done)
+    assert any(0 < d < SLOW_SIZE for d in done), "no update in the middle of the download"
+    assert progress.text.startswith("downloading: ") and " / 48 MiB at " in progress.text
+    (message,) = app.noted("information")
+    assert message == f"miss: {cache_key(source)} in {ns}, 48 MiB, 48 MiB downloaded"
+
+
+@pytest.mark.node
+async def test_preload_cancel_deletes_the_job_and_says_so(node: Connection, slow: SlowOrigin):
+    ns = namespace(node, "act-preload-cancel")
+    source = slow.source("cancel")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))
+        await pilot.pause()
+        screen = app.screen
+        progress = screen.query_one(ByteProgress)
+        await pilot.press("enter")
+        await until(pilot, lambda: progress.done > 0, timeout=180)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.noted("warning"), timeout=30)
+        (message,) = app.noted("warning")
+        assert message == (
+            f"preload of {source} cancelled; the partial download is kept for resume"
+        )
+        assert text(screen, "#action-status") == message
+        assert app.screen is screen, "the modal stays to say what happened"
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]
+    jobs = f"/apis/batch/v1/namespaces/{ns}/jobs"
+    selector = {"labelSelector": f"llmkube.dev/cache-key={cache_key(source)}"}
+    deadline = time.monotonic() + 60
+    while node.get(jobs, query=selector)["items"]:
+        assert time.monotonic() < deadline, "the cancelled preload's Job is still there"
+        await asyncio.sleep(0.2)
+
+
+def _preloaded(conn: Connection, ns: str, source: str) -> CacheEntry:
+    """An entry filled through the backend (the modal of preload has its own
+    tests): what the other actions act on."""
+    namespace(conn, ns)
+    preload(conn, NODE_CONFIG, ns, source)
+    (entry,) = [e for e in list_entries(conn, NODE_CONFIG, ns).entries if e.source == source]
+    return entry
+
+
+@pytest.mark.node
+async def test_clear_deletes_exactly_what_it_names(node: Connection, origin: Origin):
+    ns = "act-clear"
+    entry = _preloaded(node, ns, origin.source("act-0.gguf"))
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ClearScreen(node, NODE_CONFIG, ns, [entry]))
+        await pilot.pause()
+        screen = app.screen
+        go = screen.query_one("#clear-go", Button)
+        await until(pilot, lambda: not go.disabled)
+        assert text(screen, "#clear-summary").startswith(f"{entry.key}      24 MiB  orphan")
+        assert "Frees 24 MiB (25165824 bytes)." in text(screen, "#clear-summary")
+        assert not screen.query_one("#clear-warning", Static).display
+        await pilot.click("#clear-go")
+        await until(pilot, lambda: app.results, timeout=180)
+    (result,) = app.results
+    assert result.removed == (entry.key,) and result.bytes_freed >= MODEL_SIZE
+    assert app.noted("information") == [f"removed {entry.key} from {ns}; freed 24 MiB"]
+    assert list_entries(node, NODE_CONFIG, ns).entries == ()
+
+
+@pytest.mark.node
+async def test_verify_export_and_import_with_progress(
+    node: Connection, origin: Origin, tmp_path: Path
+):
+    src, dst = "act-export", namespace(node, "act-import")
+    entry = _preloaded(node, src, origin.source("act-1.gguf"))
+    bundle = tmp_path / "cache.tar"
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        # verify starts as it opens: the key press was the request
+        app.open(VerifyScreen(node, NODE_CONFIG, src))
+        await until(pilot, lambda: app.results, timeout=180)
+        (checked,) = app.results.pop()
+        assert (checked.key, checked.ok, checked.sha256) == (entry.key, True, entry.sha256)
+        assert app.noted("information")[-1] == f"1 of 1 entries ok in {src}"
+
+        app.open(ExportScreen(node, NODE_CONFIG, src, path=bundle))
+        await pilot.pause()
+        progress = app.screen.query_one(ByteProgress)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.results, timeout=180)
+        (exported,) = app.results.pop()
+        assert exported.key == entry.key and bundle.stat().st_size > MODEL_SIZE
+        assert (progress.done, progress.total) == (MODEL_SIZE, MODEL_SIZE)
+        assert progress.text == f"{entry.key}: 24 MiB / 24 MiB"
+        assert app.noted("information")[-1] == f"exported 1 entries (24 MiB) to {bundle}"
+
+        app.open(ImportScreen(node, NODE_CONFIG, dst))
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#import-go", Button).disabled, "nothing checked yet"
+        await pilot.press(*str(bundle), "enter")
+        await until(pilot, lambda: not screen.query_one("#import-go", Button).disabled)
+        summary = text(screen, "#import-summary")
+        assert summary.startswith(f"{entry.key}      24 MiB  http://")
+        progress = screen.query_one(ByteProgress)
+        await pilot.click("#import-go")
+        await until(pilot, lambda: app.results, timeout=180)
+        (imported,) = app.results.pop()
+        assert (imported.key, imported.result) == (entry.key, "imported")
+        assert progress.done == MODEL_SIZE
+    (copy,) = list_entries(node, NODE_CONFIG, dst).entries
+    assert (copy.key, copy.sha256, copy.state) == (entry.key, entry.sha256, "orphan")
+
+
+@pytest.mark.node
+async def test_export_and_import_cancelled_leave_nothing(
+    node: Connection, origin: Origin, tmp_path: Path
+):
+    src, dst = "act-export-cancel", namespace(node, "act-import-cancel")
+    _preloaded(node, src, origin.source("act-1.gguf"))
+    bundle, none = tmp_path / "cache.tar", tmp_path / "cancelled.tar"
+    export_entries(node, NODE_CONFIG, src, bundle)
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        # esc right after the start lands while the pod scans the cache; the
+        # export stops before its first byte.
+        app.open(ExportScreen(node, NODE_CONFIG, src, path=none))
+        await pilot.pause()
+        await pilot.press("enter", "escape")
+        await until(pilot, lambda: app.noted("warning"), timeout=180)
+        assert app.noted("warning")[-1].startswith("export cancelled while reading ")
+        assert not none.exists() and not none.with_name(none.name + ".partial").exists()
+        await pilot.press("escape")
+
+        app.open(ImportScreen(node, NODE_CONFIG, dst, path=bundle))
+        await pilot.pause()
+        screen = app.screen
+        await pilot.click("#import-check")
+        await until(pilot, lambda: not screen.query_one("#import-go", Button).disabled)
+        await pilot.click("#import-go")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.noted("warning")[1:], timeout=180)
+        assert app.noted("warning")[-1].endswith(
+            "which was not published; entries sent before it stay in the cache"
+        )
+    assert [e for e in list_entries(node, NODE_CONFIG, dst).entries if e.state == "orphan"] == []
+
+
+@pytest.mark.node
+async def test_resize_checks_sizes_as_typed_then_grows(node: Connection):
+    ns = namespace(node, "act-resize")
+    ensure_cache_volume(node, ns, NODE_CONFIG.cache)
+    wait_for(
+        node,
+        f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache",
+        lambda pvc: pvc.get("status", {}).get("phase") == "Bound",
+    )
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ResizeScreen(node, ns))
+        await pilot.pause()
+        screen = app.screen
+        box = screen.query_one("#resize-size", Input)
+        await until(pilot, lambda: not box.disabled)
+        bounds = text(screen, "#resize-bounds")
+        assert "requested  2Gi (2 GiB)" in bounds and "phase      Bound" in bounds
+        assert "allowed    more than 2Gi; Kubernetes never shrinks a volume" in bounds
+
+        await pilot.press(*"1Gi")
+        assert box.has_class("-invalid")
+        assert text(screen, "#action-status") == (
+            "cannot shrink the cache volume from 2Gi to 1Gi: Kubernetes forbids it"
+        )
+        await typed(pilot, "#resize-size", "lots")
+        assert text(screen, "#action-status").startswith("not a size: 'lots'")
+        await typed(pilot, "#resize-size", "3Gi")
+        assert not box.has_class("-invalid") and text(screen, "#action-status") == ""
+        await pilot.press("enter")
+        await until(pilot, lambda: app.results)
+    (result,) = app.results
+    assert (result.old, result.new) == ("2Gi", "3Gi")
+    pvc = node.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "3Gi"
+    assert app.noted("information")[0].startswith(f"cache volume in {ns}: 2Gi -> 3Gi requested")
