@@ -20,6 +20,7 @@ from llmkube_tui.backend.probe import probe
 from llmkube_tui.backend.settings import CacheSettings
 from llmkube_tui.backend.target import Target
 from llmkube_tui.cachekey import cache_key
+from llmkube_tui.cli import main
 from llmkube_tui.localcluster.cluster import LocalCluster
 from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE
 from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama, sha256_of
@@ -62,7 +63,11 @@ def _server_log_of(conn: Connection, ns: str, name: str) -> str:
 
 
 def test_cold_deploy_serves_then_recreate_serves_without_a_byte(
-    node: Connection, origin: Origin, model: Path
+    node_cluster: LocalCluster,
+    node: Connection,
+    origin: Origin,
+    model: Path,
+    capsys: pytest.CaptureFixture[str],
 ):
     ns = ensure_namespace(node, "serve-real")
     size = model.stat().st_size
@@ -84,6 +89,14 @@ def test_cold_deploy_serves_then_recreate_serves_without_a_byte(
     deployment_ready(node, ns, "tiny", timeout=120)
     assert origin.served[MODEL] == cold, "the warm start downloaded again"
     assert probe(node, ns, "tiny", tokens=4).tokens > 0
+
+    # The same from a script.
+    kubeconfig = str(node_cluster.kubeconfig)
+    assert main(["--kubeconfig", kubeconfig, "probe", "tiny", "-n", ns, "--tokens", "4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{ns}/tiny: ") and "4 tokens in" in out and "tokens/s" in out
+    assert main(["--kubeconfig", kubeconfig, "probe", "absent", "-n", ns]) == 1
+    assert "no service absent in namespace serve-real" in capsys.readouterr().err
 
 
 def test_truncated_cache_file_is_fetched_again_before_the_server_starts(
