@@ -217,7 +217,7 @@ def main() -> None:
                 [k9s, "-A", "--command", "pvc"],
                 env,
                 first=lambda s: bool(s.strip()),
-                loaded=lambda s: f"[{total}]" in s,
+                loaded=lambda s: f"[{total:,}]" in s,
                 refresh_key="C-r",
                 move_key="Down",
             )
