@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -50,12 +51,13 @@ class Overview:
         return tuple(s for s in self.services.items if s.namespace == namespace)
 
 
-def _gather(
+def _per_namespace(
     conn: Connection,
     lister: Callable[[Connection, str | None], Listing[T]],
+    cluster_wide: Listing[T],
     names: tuple[str, ...],
 ) -> Listing[T]:
-    cluster_wide = lister(conn, None)
+    """A cluster-wide list that RBAC refused, gathered namespace by namespace."""
     if cluster_wide.state is not ListState.FORBIDDEN:
         return cluster_wide
     parts = [lister(conn, n) for n in names]
@@ -66,18 +68,25 @@ def _gather(
 
 
 def load_overview(conn: Connection) -> Overview:
-    """Four cluster-wide lists, whatever the number of namespaces.
+    """Four cluster-wide lists, whatever the number of namespaces, sent at
+    once: on a large cluster each takes a few hundred milliseconds, mostly
+    waiting on the API server.
 
     A user whom RBAC keeps out of cluster-wide lists sees the namespace of
     their context instead, as kubectl would show them.
     """
-    version = server_version(conn)
-    namespaces = list_namespaces(conn)
-    names = tuple(sorted(namespaces.items)) if namespaces.ok else (conn.namespace,)
-
-    volumes = _gather(conn, list_cache_volumes, names)
-    models = _gather(conn, list_models, names)
-    services = _gather(conn, list_inference_services, names)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        version_call = pool.submit(server_version, conn)
+        namespaces_call = pool.submit(list_namespaces, conn)
+        volumes_call = pool.submit(list_cache_volumes, conn, None)
+        models_call = pool.submit(list_models, conn, None)
+        services_call = pool.submit(list_inference_services, conn, None)
+        namespaces = namespaces_call.result()
+        names = tuple(sorted(namespaces.items)) if namespaces.ok else (conn.namespace,)
+        volumes = _per_namespace(conn, list_cache_volumes, volumes_call.result(), names)
+        models = _per_namespace(conn, list_models, models_call.result(), names)
+        services = _per_namespace(conn, list_inference_services, services_call.result(), names)
+        version = version_call.result()
 
     by_ns_volume = {v.namespace: v for v in volumes.items}
     model_counts = Counter(m.namespace for m in models.items)
