@@ -16,8 +16,8 @@ from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.target import Target
 from llmkube_tui.localcluster.cluster import LocalCluster, Ports
 from llmkube_tui.localcluster.seed import seed
-from llmkube_tui.ui import app as app_module
-from llmkube_tui.ui.app import ActionKey, LlmkubeApp
+from llmkube_tui.ui.actions import ACTION_KEYS
+from llmkube_tui.ui.app import LlmkubeApp
 from llmkube_tui.ui.commands import Command, parse_command
 from llmkube_tui.ui.screens.detail import DetailScreen
 from llmkube_tui.ui.source import ClusterSource
@@ -184,32 +184,31 @@ async def test_views_keys_and_commands_with_fixed_data():
     assert app.return_code == 0
 
 
-async def test_read_only_hides_and_refuses_mutations(monkeypatch):
-    # An action screen registered as the action helpers do; help stands in.
-    action = ActionKey("ctrl+d", "help:HelpScreen", "Clear")
-    monkeypatch.setattr(app_module, "ACTION_KEYS", (action,))
+async def test_read_only_hides_and_refuses_mutations():
     app = LlmkubeApp(source=FixedSource(), read_only=True, refresh_seconds=3600)
     async with app.run_test(size=(80, 24)) as pilot:
         await _fixed_loaded(pilot)
         assert "READ-ONLY" in _status(app)
         assert app.read_only
-        assert app.check_action("open_screen", ("help:HelpScreen",)) is False
-        await app.run_action("open_screen('help:HelpScreen')")
-        await pilot.pause()
-        assert app.screen.__class__.__name__ != "HelpScreen"
+        for action in ACTION_KEYS:
+            assert app.check_action("act", (action.name,)) is False
+        await pilot.press("ctrl+d", "n")
+        assert app.screen is app.screen_stack[0]
         # Called past the binding check, the action still refuses.
-        app.action_open_screen("help:HelpScreen")
+        app.action_act("clear")
         await pilot.pause()
-        assert app.screen.__class__.__name__ != "HelpScreen"
-        assert any("read-only" in n.message for n in app._notifications)
+        assert any("read-only mode" in n.message for n in app._notifications)
+        await pilot.press("question_mark")
+        assert "deploy" not in str(app.screen.query_one("#help-columns").children[1].render())
 
     writable = LlmkubeApp(source=FixedSource(), refresh_seconds=3600)
     async with writable.run_test(size=(80, 24)) as pilot:
         await _fixed_loaded(pilot)
         assert "READ-ONLY" not in _status(writable)
-        await writable.run_action("open_screen('help:HelpScreen')")
-        await pilot.pause()
-        assert writable.screen.__class__.__name__ == "HelpScreen"
+        assert writable.check_action("act", ("clear",)) is True
+        # The fixed source has no connection: the action says what is missing.
+        await pilot.press("n")
+        assert any("not connected" in n.message for n in writable._notifications)
 
 
 # -- pure parts ------------------------------------------------------------------
@@ -307,6 +306,17 @@ async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connectio
         await _until(pilot, lambda: "scan failed" in _title(app, "cache"), timeout=30)
         assert {cache.get_row(k)[2] for k in _keys(cache)} == {"not scanned"}
         assert any("not done in 2s" in n.message for n in app._notifications)
+        # Nothing scanned, nothing to clear; deploy needs no scan.
+        notes = len(list(app._notifications))
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert len(list(app._notifications)) > notes
+        await pilot.press("n")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "DeployScreen")
+        assert app.screen.namespace == "snap-prod"
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is app.screen_stack[0])
         await pilot.press("escape")
         assert app.current_view == "namespaces"
 

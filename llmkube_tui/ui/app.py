@@ -12,20 +12,19 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input
 
 from llmkube_tui.backend.target import Target
 from llmkube_tui.resources import resource_path
+from llmkube_tui.ui.actions import ACTION_KEYS, OPENERS_MODULE
 from llmkube_tui.ui.commands import COMMANDS, parse_command
 from llmkube_tui.ui.screens.detail import DetailScreen
 from llmkube_tui.ui.screens.help import HelpScreen
@@ -50,23 +49,6 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 5.0
 MAX_BACKOFF = 30.0
 
-
-@dataclass(frozen=True)
-class ActionKey:
-    """A key that opens an action screen. The screen class is imported on
-    first use ("module:Class" under llmkube_tui.ui.screens) and built without
-    arguments: it reads what it acts on from the app (current_namespace,
-    current_view, selected_key, connection(), config())."""
-
-    key: str
-    screen: str
-    description: str
-    mutates: bool = True
-
-
-# The action screens' keys; the help screen and the footer list them, and
-# --read-only hides and refuses those that mutate.
-ACTION_KEYS: tuple[ActionKey, ...] = ()
 
 VIEW_KEYS = ("namespaces", "cache", "services", "gpus")
 
@@ -111,7 +93,8 @@ class LlmkubeApp(App[None]):
             Binding(str(i), f"view('{name}')", name, show=False)
             for i, name in enumerate(VIEW_KEYS, start=1)
         ),
-        *(Binding(a.key, f"open_screen('{a.screen}')", a.description) for a in ACTION_KEYS),
+        # In the help screen rather than the footer: 80 columns hold no more.
+        *(Binding(a.key, f"act('{a.name}')", a.description, show=False) for a in ACTION_KEYS),
     ]
 
     def __init__(
@@ -587,19 +570,19 @@ class LlmkubeApp(App[None]):
         )
         self.push_screen(HelpScreen(shown))
 
-    def action_open_screen(self, spec: str) -> None:
-        action = next((a for a in ACTION_KEYS if a.screen == spec), None)
-        if action is not None and action.mutates and self.read_only:
-            self.notify("read-only mode: changes are off", severity="warning")
+    def action_act(self, name: str) -> None:
+        """Open action `name`'s modal through its opener (ui/actions.py),
+        which says what is missing when it cannot, and refreshes after a
+        change."""
+        action = next(a for a in ACTION_KEYS if a.name == name)
+        if action.mutates and self.read_only:
+            self.notify(f"read-only mode: {action.description} is refused", severity="warning")
             return
-        module, _, name = spec.partition(":")
-        screen_class = getattr(importlib.import_module(f"llmkube_tui.ui.screens.{module}"), name)
-        screen: Screen[object] = screen_class()
-        self.push_screen(screen)
+        openers = importlib.import_module(OPENERS_MODULE)
+        getattr(openers, action.opener)(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # --read-only hides every mutation; action_open_screen refuses too.
-        if action == "open_screen" and self.read_only:
-            spec = parameters[0] if parameters else ""
-            return not any(a.screen == spec and a.mutates for a in ACTION_KEYS)
+        # --read-only hides every mutation; action_act refuses them too.
+        if action == "act" and self.read_only:
+            return not any(a.name == parameters[0] and a.mutates for a in ACTION_KEYS)
         return True

@@ -65,7 +65,7 @@ class HelpScreen(ModalScreen[None]):
                 right = _lines(COMMANDS, 14)
                 if self.actions:
                     right.append("\n\n")
-                    right.append_text(_lines(self.actions, 14))
+                    right.append_text(_lines(self.actions, 8))
                 yield Static(right, classes="help-column")
 
     def action_close(self) -> None:
