@@ -27,7 +27,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, Static
 
 from llmkube_tui.backend.cacheentry import CacheEntry
-from llmkube_tui.backend.cacheops import list_entries
+from llmkube_tui.backend.cacheops import CacheListing, list_entries
 from llmkube_tui.backend.cachevolume import ensure_cache_volume
 from llmkube_tui.backend.config import Config, Images
 from llmkube_tui.backend.connection import Connection
@@ -43,6 +43,7 @@ from llmkube_tui.localcluster.images import PYTHON_IMAGE, STANDIN_IMAGE
 from llmkube_tui.ui.screens.action import ActionScreen, open_action
 from llmkube_tui.ui.screens.clear import ClearScreen
 from llmkube_tui.ui.screens.deploy import DeployScreen
+from llmkube_tui.ui.screens.launch import OPENERS
 from llmkube_tui.ui.screens.preload import PreloadScreen
 from llmkube_tui.ui.screens.resize import ResizeScreen
 from llmkube_tui.ui.screens.transfer import ExportScreen, ImportScreen
@@ -575,3 +576,104 @@ async def test_resize_checks_sizes_as_typed_then_grows(node: Connection):
     pvc = node.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
     assert pvc["spec"]["resources"]["requests"]["storage"] == "3Gi"
     assert app.noted("information")[0].startswith(f"cache volume in {ns}: 2Gi -> 3Gi requested")
+
+
+# -- opening the modals from the dashboard's state ---------------------------------
+class Dashboard(Host):
+    """What the dashboard offers the openers (ui.screens.launch.Dashboard),
+    with the state a test sets."""
+
+    def __init__(
+        self,
+        conn: Connection | None,
+        namespace: str | None,
+        *,
+        view: str = "namespaces",
+        selected: str | None = None,
+        scans: dict[str, CacheListing] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(read_only=read_only)
+        self._conn = conn
+        self.current_namespace = namespace
+        self.current_view = view
+        self.selected_key = selected
+        self.scans = scans or {}
+        self.refreshed = 0
+
+    def connection(self) -> Connection | None:
+        return self._conn
+
+    def config(self) -> Config:
+        return Config()
+
+    def refresh_now(self) -> None:
+        self.refreshed += 1
+
+
+async def test_openers_take_namespace_selection_and_scan_from_the_dashboard(admin: Connection):
+    ns = namespace(admin, "act-open")
+    one, two = (
+        _entry(ns, "http://o.invalid/1.gguf", 2**20),
+        _entry(ns, "http://o.invalid/2.gguf", 1),
+    )
+    scans = {ns: CacheListing(ns, None, (one, two))}
+    app = Dashboard(admin, ns, view="cache", selected=two.key, scans=scans)
+    async with app.run_test(size=SIZE) as pilot:
+        assert OPENERS["clear"][2](app)
+        await pilot.pause()
+        assert isinstance(app.screen, ClearScreen) and app.screen.entries == (two,)
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+        assert OPENERS["preload"][2](app)
+        await pilot.pause()
+        assert isinstance(app.screen, PreloadScreen) and app.screen.source == two.source
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+        assert OPENERS["export"][2](app)
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen) and app.screen.keys == [two.key]
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+
+        app.current_view = "namespaces"
+        assert OPENERS["clear_all"][2](app)
+        await pilot.pause()
+        assert isinstance(app.screen, ClearScreen) and app.screen.entries == (one, two)
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+        assert not OPENERS["clear"][2](app), "no entry is selected outside the cache view"
+        assert app.noted("warning") == ["clear: select an entry in the cache view"]
+
+        # A change refreshes the dashboard; closing without one does not.
+        assert app.refreshed == 0
+        assert OPENERS["deploy"][2](app)
+        await pilot.pause()
+        assert app.screen.namespace == ns
+        await pilot.press("enter", "enter")
+        await until(pilot, lambda: app.refreshed)
+        assert app.refreshed == 1 and len(app.screen_stack) == 1
+
+
+async def test_openers_say_what_is_missing(admin: Connection):
+    app = Dashboard(None, None)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not OPENERS["resize"][2](app)
+        assert app.noted("warning") == ["resize: not connected to the API server yet"]
+        app._conn = admin
+        app.current_namespace, app.current_view = "act-open-unscanned", "cache"
+        assert not OPENERS["clear_all"][2](app)
+        assert app.noted("warning")[-1] == (
+            "clear: the cache of act-open-unscanned is not scanned yet; open its cache view"
+        )
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+
+    app = Dashboard(admin, "default", read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        for name, (_, _, opener) in OPENERS.items():
+            assert not opener(app), name
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert len(app.noted("warning")) == len(OPENERS)
+        assert all(m.startswith("read-only mode: ") for m in app.noted("warning"))

@@ -42,6 +42,15 @@ def is_read_only(app: App[Any]) -> bool:
     return bool(getattr(app, "read_only", False))
 
 
+def refuse_action(app: App[Any], action: str) -> None:
+    app.notify(
+        f"read-only mode: {action} changes the cluster and is refused",
+        title=action,
+        severity="warning",
+        markup=False,
+    )
+
+
 def open_action(
     app: App[Any],
     screen: ActionScreen[ResultType],
@@ -49,7 +58,7 @@ def open_action(
 ) -> bool:
     """Push `screen` unless the app is read-only; say so when refused."""
     if is_read_only(app):
-        screen.refuse(app)
+        refuse_action(app, screen.ACTION)
         return False
     app.push_screen(screen, on_result)
     return True
@@ -83,16 +92,9 @@ class ActionScreen(ModalScreen[ResultType]):
         self.running = False
         self.refused = False  # opened in read-only mode
         self.cancelled = False  # the operator cancelled the running call
+        self.reading = False  # the running call only reads
         self._worker: Worker[None] | None = None
         self._last_progress = 0.0
-
-    def refuse(self, app: App[Any]) -> None:
-        app.notify(
-            f"read-only mode: {self.ACTION} changes the cluster and is refused",
-            title=self.ACTION,
-            severity="warning",
-            markup=False,
-        )
 
     def on_mount(self) -> None:
         # A guard for a caller that pushes the screen without open_action:
@@ -105,7 +107,7 @@ class ActionScreen(ModalScreen[ResultType]):
 
     def on_screen_resume(self) -> None:
         if self.refused:
-            self.refuse(self.app)
+            refuse_action(self.app, self.ACTION)
             self.dismiss(None)
 
     def ready(self) -> None:
@@ -117,13 +119,18 @@ class ActionScreen(ModalScreen[ResultType]):
         label: str,
         call: Callable[[threading.Event], CallResult],
         done: Callable[[CallResult], None],
+        *,
+        reading: bool = False,
     ) -> None:
         """Run `call(cancel)` in a thread; `done(result)` back on the UI
         thread, or the error in the modal. `cancel` is set by esc or by the
-        screen going away (the app quitting), and the backend honours it."""
+        screen going away (the app quitting), and the backend honours it.
+        A `reading` call changes nothing: esc abandons it and closes at once,
+        where a change is waited for so that the modal can say how it ended."""
         if self.running:
             return
         self.running = True
+        self.reading = reading
         self.cancelled = False
         self.set_status(label)
         self.set_busy(True)
@@ -204,12 +211,15 @@ class ActionScreen(ModalScreen[ResultType]):
     def action_close(self) -> None:
         """esc: cancel a running call (the backend says when it stopped),
         otherwise close."""
-        if self.running:
+        if self.running and not self.reading:
             self.cancelled = True
             if self._worker is not None:
                 self._worker.cancel()
             self.set_status(f"cancelling the {self.ACTION}...")
             return
+        if self._worker is not None:
+            # A read still running is abandoned; its result goes nowhere.
+            self._worker.cancel()
         self.dismiss(None)
 
 

@@ -77,6 +77,7 @@ class ClearScreen(ActionScreen[ClearResult]):
                 "checking what uses these entries...",
                 lambda _: users_by_key(self.connection, self.namespace),
                 self._users,
+                reading=True,
             )
 
     def _users(self, users: dict[str, list[str]]) -> None:

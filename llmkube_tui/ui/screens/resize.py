@@ -77,6 +77,7 @@ class ResizeScreen(ActionScreen[ResizeResult]):
             "reading the cache volume...",
             lambda _: resize_bounds(self.connection, self.namespace),
             self._bounds,
+            reading=True,
         )
 
     def _bounds(self, bounds: ResizeBounds) -> None:

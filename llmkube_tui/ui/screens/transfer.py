@@ -200,6 +200,7 @@ class ImportScreen(TransferScreen):
             f"checking {path}...",
             lambda _: self._read_manifest(path),
             lambda entries: self._checked(path, entries),
+            reading=True,
         )
 
     @staticmethod
