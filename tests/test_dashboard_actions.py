@@ -40,10 +40,11 @@ from llmkube_tui.cachekey import cache_key
 from llmkube_tui.catalog import load_catalog
 from llmkube_tui.localcluster.cluster import LocalCluster
 from llmkube_tui.localcluster.images import PYTHON_IMAGE, STANDIN_IMAGE
+from llmkube_tui.ui.actions import ACTION_KEYS
+from llmkube_tui.ui.screens import launch
 from llmkube_tui.ui.screens.action import ActionScreen, open_action
 from llmkube_tui.ui.screens.clear import ClearScreen
 from llmkube_tui.ui.screens.deploy import DeployScreen
-from llmkube_tui.ui.screens.launch import OPENERS
 from llmkube_tui.ui.screens.preload import PreloadScreen
 from llmkube_tui.ui.screens.resize import ResizeScreen
 from llmkube_tui.ui.screens.transfer import ExportScreen, ImportScreen
@@ -620,34 +621,34 @@ async def test_openers_take_namespace_selection_and_scan_from_the_dashboard(admi
     scans = {ns: CacheListing(ns, None, (one, two))}
     app = Dashboard(admin, ns, view="cache", selected=two.key, scans=scans)
     async with app.run_test(size=SIZE) as pilot:
-        assert OPENERS["clear"][2](app)
+        assert launch.open_clear_entry(app)
         await pilot.pause()
         assert isinstance(app.screen, ClearScreen) and app.screen.entries == (two,)
         await pilot.press("escape")
         assert len(app.screen_stack) == 1
-        assert OPENERS["preload"][2](app)
+        assert launch.open_preload(app)
         await pilot.pause()
         assert isinstance(app.screen, PreloadScreen) and app.screen.source == two.source
         await pilot.press("escape")
         assert len(app.screen_stack) == 1
-        assert OPENERS["export"][2](app)
+        assert launch.open_export(app)
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen) and app.screen.keys == [two.key]
         await pilot.press("escape")
         assert len(app.screen_stack) == 1
 
         app.current_view = "namespaces"
-        assert OPENERS["clear_all"][2](app)
+        assert launch.open_clear_all(app)
         await pilot.pause()
         assert isinstance(app.screen, ClearScreen) and app.screen.entries == (one, two)
         await pilot.press("escape")
         assert len(app.screen_stack) == 1
-        assert not OPENERS["clear"][2](app), "no entry is selected outside the cache view"
+        assert not launch.open_clear_entry(app), "no entry is selected outside the cache view"
         assert app.noted("warning") == ["clear: select an entry in the cache view"]
 
         # A change refreshes the dashboard; closing without one does not.
         assert app.refreshed == 0
-        assert OPENERS["deploy"][2](app)
+        assert launch.open_deploy(app)
         await pilot.pause()
         assert app.screen.namespace == ns
         await pilot.press("enter", "enter")
@@ -658,11 +659,11 @@ async def test_openers_take_namespace_selection_and_scan_from_the_dashboard(admi
 async def test_openers_say_what_is_missing(admin: Connection):
     app = Dashboard(None, None)
     async with app.run_test(size=SIZE) as pilot:
-        assert not OPENERS["resize"][2](app)
+        assert not launch.open_resize(app)
         assert app.noted("warning") == ["resize: not connected to the API server yet"]
         app._conn = admin
         app.current_namespace, app.current_view = "act-open-unscanned", "cache"
-        assert not OPENERS["clear_all"][2](app)
+        assert not launch.open_clear_all(app)
         assert app.noted("warning")[-1] == (
             "clear: the cache of act-open-unscanned is not scanned yet; open its cache view"
         )
@@ -671,9 +672,10 @@ async def test_openers_say_what_is_missing(admin: Connection):
 
     app = Dashboard(admin, "default", read_only=True)
     async with app.run_test(size=SIZE) as pilot:
-        for name, (_, _, opener) in OPENERS.items():
-            assert not opener(app), name
+        # Every opener the dashboard binds a key to.
+        for action in ACTION_KEYS:
+            assert not getattr(launch, action.opener)(app), action.name
         await pilot.pause()
         assert len(app.screen_stack) == 1
-        assert len(app.noted("warning")) == len(OPENERS)
+        assert len(app.noted("warning")) == len(ACTION_KEYS)
         assert all(m.startswith("read-only mode: ") for m in app.noted("warning"))

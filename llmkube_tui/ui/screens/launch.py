@@ -10,7 +10,6 @@ change. Each returns whether a modal opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.app import App
@@ -226,17 +225,3 @@ def open_import(app: Host) -> bool:
         return False
     conn, config, namespace = context
     return _open(app, ImportScreen(conn, config, namespace))
-
-
-# Proposed keys: k9s deletes with ctrl+d; the others are not bound in k9s's
-# resource views nor elsewhere in this dashboard. Name: (key, what, opener).
-OPENERS: dict[str, tuple[str, str, Callable[[Host], bool]]] = {
-    "deploy": ("n", "deploy a model", open_deploy),
-    "preload": ("p", "preload a model", open_preload),
-    "clear": ("ctrl+d", "clear the selected entry", open_clear_entry),
-    "clear_all": ("D", "clear every entry of the namespace", open_clear_all),
-    "resize": ("R", "resize the cache volume", open_resize),
-    "verify": ("v", "verify entries", open_verify),
-    "export": ("x", "export entries to a bundle", open_export),
-    "import": ("i", "import a bundle", open_import),
-}
