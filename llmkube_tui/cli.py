@@ -33,6 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--values", type=Path, help="settings file (an LLMKube Helm values file works)"
     )
     parser.add_argument("--filter", default="", help="dashboard: only namespaces containing this")
+    parser.add_argument(
+        "--read-only",
+        "--readonly",
+        action="store_true",
+        help="dashboard: hide and refuse every action that changes the cluster",
+    )
+    parser.add_argument(
+        "--theme",
+        help="dashboard: a Textual theme, or 'ansi' for the terminal's own 16 colours "
+        "(the default under NO_COLOR)",
+    )
     sub = parser.add_subparsers(dest="command")
 
     catalog = sub.add_parser("catalog", help="list the models of the catalog")
@@ -488,10 +499,25 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt:
             return 130
+    from textual.app import InvalidThemeError
+
     from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.app import LlmkubeApp
 
-    LlmkubeApp(Target(args.kubeconfig, args.context), namespace_filter=args.filter).run()
+    try:
+        app = LlmkubeApp(
+            Target(args.kubeconfig, args.context),
+            namespace_filter=args.filter,
+            read_only=args.read_only,
+            theme=args.theme,
+            values=args.values,
+        )
+    except InvalidThemeError:
+        print(
+            f"llmkube-tui: no theme {args.theme!r} (try 'ansi' or 'textual-light')", file=sys.stderr
+        )
+        return 2
+    app.run()
     return 0
 
 

@@ -421,3 +421,10 @@ async def test_api_server_stops_and_comes_back(own_cluster: LocalCluster):
         assert status.loaded_at > loaded_at
         assert namespaces.selected_key == "gone-and-back"
         assert any("connected again" in n.message for n in app._notifications)
+
+
+def test_cli_refuses_an_unknown_theme_without_a_traceback(capsys: pytest.CaptureFixture[str]):
+    from llmkube_tui.cli import main
+
+    assert main(["--kubeconfig", "/nonexistent", "--theme", "nosuch"]) == 2
+    assert "no theme 'nosuch'" in capsys.readouterr().err
