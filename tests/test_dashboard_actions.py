@@ -26,6 +26,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, Static
 
+from llmkube_tui.backend.access import NEEDS, denied_actions
 from llmkube_tui.backend.cacheentry import CacheEntry
 from llmkube_tui.backend.cacheops import CacheListing, list_entries
 from llmkube_tui.backend.cachevolume import ensure_cache_volume
@@ -217,22 +218,52 @@ async def test_deploy_as_a_user_rbac_confines(restricted_kubeconfig: Path, admin
     async with app.run_test(size=SIZE) as pilot:
         app.open(DeployScreen(alice, Config(), "default", CATALOG))
         await pilot.pause()
+        screen = app.screen
+        # Asked before the operator tries: the modal says it would be refused.
+        await until(pilot, lambda: screen.query("#action-denied"))
+        denial = "forbidden: may not create persistentvolumeclaims in default"
+        assert text(screen, "#action-denied") == denial
         # enter picks the catalog's first model (focus goes to the name),
-        # enter again deploys it, in "default"
+        # enter again would deploy it: refused without a call.
         await pilot.press("enter", "enter")
-        await until(pilot, lambda: app.noted("error"))
-        (message,) = app.noted("error")
-        assert message.startswith("forbidden: ") and '"alice"' in message
-        assert "Traceback" not in message
+        assert app.noted("error") == [denial]
 
         # Where the Role allows it, the same user deploys.
         await typed(pilot, "#deploy-namespace", "team-a")
+        assert not screen.query("#action-denied")
         await pilot.press("enter")
         await until(pilot, lambda: app.results)
     assert app.results[0].objects == (
         "Model/tinyllama-1-1b",
         "InferenceService/tinyllama-1-1b",
     )
+
+
+async def test_rbac_denials_are_asked_of_the_api_server(
+    restricted_kubeconfig: Path, admin: Connection
+):
+    alice = Connection.open(Target(str(restricted_kubeconfig)))
+    actions = ["deploy", *NEEDS]
+    # The fixture's Role has no pods/exec: bundles need it, nothing else does.
+    assert denied_actions(alice, "team-a", actions) == {
+        "export": "may not create pods/exec in team-a",
+        "import": "may not create pods/exec in team-a",
+    }
+    assert set(denied_actions(alice, "default", actions)) == set(actions)
+    assert denied_actions(admin, "team-a", actions) == {}
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(ExportScreen(alice, Config(), "team-a"))
+        await pilot.pause()
+        screen = app.screen
+        await until(pilot, lambda: screen.query("#action-denied"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.noted("error") == ["forbidden: may not create pods/exec in team-a"]
+        assert text(screen, "#action-status") == app.noted("error")[0]
+    pods = admin.get("/api/v1/namespaces/team-a/pods")["items"]
+    assert not [p for p in pods if p["metadata"]["name"].startswith("llmkube-export-")]
 
 
 # -- clear: the confirmation ---------------------------------------------------

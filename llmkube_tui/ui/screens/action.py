@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from llmkube_tui.backend.access import denied_actions
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.errors import BackendError
 from llmkube_tui.catalog import CatalogError
@@ -93,6 +94,7 @@ class ActionScreen(ModalScreen[ResultType]):
         self.refused = False  # opened in read-only mode
         self.cancelled = False  # the operator cancelled the running call
         self.reading = False  # the running call only reads
+        self.denied = ""  # why RBAC would refuse the action here, once known
         self._worker: Worker[None] | None = None
         self._last_progress = 0.0
 
@@ -104,6 +106,9 @@ class ActionScreen(ModalScreen[ResultType]):
         self.refused = is_read_only(self.app)
         if not self.refused:
             self.ready()
+            self.run_worker(
+                self._check_access, name="access", group="access", thread=True, exit_on_error=False
+            )
 
     def on_screen_resume(self) -> None:
         if self.refused:
@@ -112,6 +117,30 @@ class ActionScreen(ModalScreen[ResultType]):
 
     def ready(self) -> None:
         """The modal is mounted and allowed: focus, defaults, a first read."""
+
+    def _check_access(self) -> None:
+        """In a worker: whether RBAC lets the user take this action here."""
+        try:
+            denied = denied_actions(self.connection, self.namespace, [self.ACTION])
+        except BackendError:
+            # The action's own call reports what is wrong with the cluster.
+            return
+        if self.ACTION in denied:
+            self.to_ui(self.deny, denied[self.ACTION])
+
+    def deny(self, why: str) -> None:
+        """Disable the action: RBAC would refuse it (`why` names the
+        permission). Shown above the status line; start() refuses."""
+        self.denied = why
+        self.query_one("#action-dialog").mount(
+            Static(f"forbidden: {why}", id="action-denied", classes="warning", markup=False),
+            before="#action-status",
+        )
+
+    def allow(self) -> None:
+        """Forget a denial (the form now names another namespace)."""
+        self.denied = ""
+        self.query("#action-denied").remove()
 
     # -- running the backend ------------------------------------------------
     def start(
@@ -128,6 +157,9 @@ class ActionScreen(ModalScreen[ResultType]):
         A `reading` call changes nothing: esc abandons it and closes at once,
         where a change is waited for so that the modal can say how it ended."""
         if self.running:
+            return
+        if self.denied and not reading:
+            self.failed(f"forbidden: {self.denied}")
             return
         self.running = True
         self.reading = reading

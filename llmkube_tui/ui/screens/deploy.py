@@ -117,6 +117,13 @@ class DeployScreen(ActionScreen[DeployResult]):
     def _highlighted(self) -> None:
         self._picked(self.picked)
 
+    @on(Input.Changed, "#deploy-namespace")
+    def _namespace_changed(self, event: Input.Changed) -> None:
+        # The access check was for the namespace the modal opened with;
+        # for another one, the API server's answer decides.
+        if event.value != self.namespace and self.denied:
+            self.allow()
+
     @on(DataTable.RowSelected, "#deploy-catalog")
     def _chosen(self) -> None:
         self.query_one("#deploy-name", Input).focus()
