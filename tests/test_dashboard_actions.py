@@ -710,3 +710,76 @@ async def test_openers_say_what_is_missing(admin: Connection):
         assert len(app.screen_stack) == 1
         assert len(app.noted("warning")) == len(ACTION_KEYS)
         assert all(m.startswith("read-only mode: ") for m in app.noted("warning"))
+
+
+@pytest.mark.node
+async def test_quitting_during_a_preload_stops_its_job(node: Connection, slow: SlowOrigin):
+    ns = namespace(node, "act-preload-quit")
+    source = slow.source("quit")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))
+        await pilot.pause()
+        progress = app.screen.query_one(ByteProgress)
+        await pilot.press("enter")
+        await until(pilot, lambda: progress.done > 0, timeout=180)
+        app.exit()
+    # The app's end cancels the worker, and the backend deletes the Job.
+    jobs = f"/apis/batch/v1/namespaces/{ns}/jobs"
+    selector = {"labelSelector": f"llmkube.dev/cache-key={cache_key(source)}"}
+    deadline = time.monotonic() + 60
+    while node.get(jobs, query=selector)["items"]:
+        assert time.monotonic() < deadline, "the Job outlived the dashboard"
+        await asyncio.sleep(0.2)
+
+
+def _pv_dir(conn: Connection, ns: str) -> Path:
+    """Where the namespace's cache volume lives on this machine (host-path)."""
+    pvc = conn.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/llmkube-model-cache")
+    pv = conn.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
+    return Path(pv["spec"]["hostPath"]["path"])
+
+
+@pytest.mark.node
+async def test_verify_reports_a_corrupt_entry_and_the_way_back(node: Connection, origin: Origin):
+    ns = "act-verify-corrupt"
+    source = origin.source("act-0.gguf") + "?corrupt"
+    entry = _preloaded(node, ns, source)
+    with open(_pv_dir(node, ns) / entry.key / "model.gguf", "r+b") as f:
+        f.seek(MODEL_SIZE // 2)
+        byte = f.read(1)
+        f.seek(MODEL_SIZE // 2)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(VerifyScreen(node, NODE_CONFIG, ns, key=entry.key))
+        await until(pilot, lambda: app.results, timeout=180)
+    ((bad,),) = app.results
+    assert not bad.ok
+    (message,) = app.noted("warning")
+    assert message.startswith(f"{entry.key}: corrupt: ")
+    assert message.endswith(f"llmkube-tui cache preload {source} -n {ns}")
+
+
+async def test_deploy_without_llmkube_creates_deployment_and_service(bare_cluster: LocalCluster):
+    conn = Connection.open(Target(str(bare_cluster.kubeconfig)))
+    ns = namespace(conn, "act-standalone")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(DeployScreen(conn, Config(), ns, CATALOG, model="phi-3-mini"))
+        await pilot.pause()
+        await typed(pilot, "#deploy-name", "phi")
+        await pilot.click("#deploy-gpu")  # the catalog says 1 GPU; run it on CPU
+        await pilot.click("#deploy-go")
+        # No controller binds the new claim here: deploy gives it 20 s.
+        await until(pilot, lambda: app.results, timeout=90)
+    (result,) = app.results
+    assert (result.mode, result.objects) == ("standalone", ("Deployment/phi", "Service/phi"))
+    deployment = conn.get(f"/apis/apps/v1/namespaces/{ns}/deployments/phi")
+    (server,) = deployment["spec"]["template"]["spec"]["containers"]
+    # GPU unticked: the CPU image, and no nvidia.com/gpu asked.
+    assert server["image"] == Config().images.server
+    assert not server.get("resources"), server.get("resources")
+    assert (
+        deployment["metadata"]["annotations"]["llmkube.dev/source"] == CATALOG["phi-3-mini"].source
+    )
