@@ -503,14 +503,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.app import LlmkubeApp
+    from llmkube_tui.ui.source import ClusterSource
+
+    # The first load starts while Textual sets up the terminal and paints:
+    # it mostly waits on the API server.
+    source = ClusterSource(Target(args.kubeconfig, args.context), values=args.values)
+    source.prefetch()
 
     try:
         app = LlmkubeApp(
-            Target(args.kubeconfig, args.context),
+            source=source,
             namespace_filter=args.filter,
             read_only=args.read_only,
             theme=args.theme,
-            values=args.values,
         )
     except InvalidThemeError:
         print(

@@ -268,6 +268,9 @@ def seeded(admin: Connection, kubeconfig: Path) -> Target:
 async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connection):
     # No node runs the scan pod here: the cache view must say so calmly.
     source = ClusterSource(seeded, scan_timeout=2.0)
+    # As the CLI does: the first load starts before the app; the later
+    # refreshes (snap-aaa below) are fresh loads.
+    source.prefetch()
     app = LlmkubeApp(source=source, namespace_filter="snap-", refresh_seconds=0.5)
     async with app.run_test(size=SIZE) as pilot:
         namespaces = app.query_one("#namespaces", ResourceTable)

@@ -9,6 +9,7 @@ not move.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -60,6 +61,14 @@ class ClusterSource:
     scan_timeout: float = SCAN_TIMEOUT
     _connection: Connection | None = None
     _config: Config | None = None
+    _first: Future[Overview] | None = None
+
+    def prefetch(self) -> None:
+        """Start the first load now, in a thread of its own, while Textual
+        starts and paints: most of it is waiting on the API server."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        self._first = pool.submit(self._load_overview)
+        pool.shutdown(wait=False)
 
     def connection(self) -> Connection | None:
         return self._connection
@@ -79,6 +88,12 @@ class ClusterSource:
         return self._config
 
     def overview(self) -> Overview:
+        first, self._first = self._first, None
+        if first is not None:
+            return first.result()
+        return self._load_overview()
+
+    def _load_overview(self) -> Overview:
         from llmkube_tui.backend.overview import load_overview
 
         return load_overview(self._conn())
