@@ -177,3 +177,47 @@ def test_demo_seed_serves_the_tiny_llama_from_the_clusters_origin(
     # A second seed (every `local up --seed`) leaves the running service alone.
     seed_serving(node, node_cluster)
     deployment_ready(node, SERVING_NAMESPACE, SERVING_NAME, timeout=30)
+
+
+async def test_dashboard_probes_the_selected_service_even_read_only(
+    node_cluster: LocalCluster, node: Connection
+):
+    import asyncio
+
+    from textual.widgets import Static
+
+    from llmkube_tui.localcluster.seed import SERVING_NAME, SERVING_NAMESPACE, seed_serving
+    from llmkube_tui.ui.app import LlmkubeApp
+    from llmkube_tui.ui.screens.detail import DetailScreen
+    from llmkube_tui.ui.screens.probe import ProbeScreen
+    from llmkube_tui.ui.widgets.resource_table import ResourceTable
+
+    seed_serving(node, node_cluster)
+    deployment_ready(node, SERVING_NAMESPACE, SERVING_NAME, timeout=180)
+    app = LlmkubeApp(Target(str(node_cluster.kubeconfig)), read_only=True, refresh_seconds=1.0)
+
+    async def until(check, timeout: float = 30.0) -> None:
+        for _ in range(int(timeout / 0.05)):
+            if check():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not reached in time")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("colon", *f"svc {SERVING_NAMESPACE}", "enter")
+        services = app.query_one("#services", ResourceTable)
+        key = f"{SERVING_NAMESPACE}/{SERVING_NAME}"
+        await until(lambda: services.select(key))
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, ProbeScreen))
+        status = app.screen.query_one("#action-status", Static)
+        await until(lambda: "tokens/s at the server" in str(status.render()))
+        assert "reply: " in str(app.screen.query_one("#probe-reply", Static).render())
+
+        # y on the same row: the YAML of the Deployment that stands for it.
+        await pilot.press("escape")
+        await until(lambda: not isinstance(app.screen, ProbeScreen))
+        await pilot.press("y")
+        await until(lambda: isinstance(app.screen, DetailScreen))
+        text = app.screen.query_one("#detail-text", Static)
+        await until(lambda: "kind: Deployment" in str(text.render()))

@@ -44,6 +44,8 @@ NEEDS: dict[str, tuple[Permission, ...]] = {
     "export": (*_POD, _p("create", "pods", subresource="exec")),
     "import": (_VOLUME, *_POD, _p("create", "pods", subresource="exec")),
     "resize": (_p("patch", "persistentvolumeclaims"),),
+    # A completion through the API server's service proxy.
+    "probe": (_p("get", "services"), _p("create", "services", subresource="proxy")),
 }
 
 

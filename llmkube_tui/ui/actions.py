@@ -34,4 +34,5 @@ ACTION_KEYS: tuple[ActionKey, ...] = (
     ActionKey("v", "verify", "verify entry or all", "open_verify"),
     ActionKey("x", "export", "export a bundle", "open_export"),
     ActionKey("i", "import", "import a bundle", "open_import"),
+    ActionKey("t", "probe", "probe selected service", "open_probe", mutates=False),
 )

@@ -277,6 +277,10 @@ class LlmkubeApp(App[None]):
             # The first namespace in the table, until the operator picks one
             # (`:ns -A` later means all, and stays so).
             self._set_namespace(self._view("namespaces").selected_key)
+        elif first and self.current_namespace:
+            # Named before the first load (`:svc NAME`): the namespaces table
+            # follows, or its cursor on the first row would take over.
+            self._view("namespaces").table.select(self.current_namespace)
 
     def _render_all(self) -> None:
         overview = self.overview

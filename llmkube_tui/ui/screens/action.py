@@ -58,7 +58,7 @@ def open_action(
     on_result: Callable[[ResultType | None], None] | None = None,
 ) -> bool:
     """Push `screen` unless the app is read-only; say so when refused."""
-    if is_read_only(app):
+    if screen.MUTATES and is_read_only(app):
         refuse_action(app, screen.ACTION)
         return False
     app.push_screen(screen, on_result)
@@ -82,6 +82,8 @@ class ActionScreen(ModalScreen[ResultType]):
     BINDINGS = [Binding("escape", "close", "Cancel / close")]
     # What the action is called in messages ("preload", "clear").
     ACTION: ClassVar[str] = "action"
+    # Whether the action changes the cluster: read-only mode refuses those.
+    MUTATES: ClassVar[bool] = True
 
     def __init__(self, connection: Connection, namespace: str) -> None:
         super().__init__()
@@ -103,7 +105,7 @@ class ActionScreen(ModalScreen[ResultType]):
         # nothing of the action starts, and the screen goes once shown.
         # (Textual calls on_mount of every class in the MRO: subclasses
         # put their start in ready() rather than in an on_mount of their own.)
-        self.refused = is_read_only(self.app)
+        self.refused = self.MUTATES and is_read_only(self.app)
         if not self.refused:
             self.ready()
             self.run_worker(

@@ -68,10 +68,12 @@ def _open(app: Host, screen: ActionScreen[Any]) -> bool:
     return open_action(app, screen, changed)
 
 
-def _context(app: Host, action: str) -> tuple[Connection, Config, str] | None:
+def _context(
+    app: Host, action: str, *, mutates: bool = True
+) -> tuple[Connection, Config, str] | None:
     """Connection, settings and namespace, or None after saying what lacks."""
     dashboard = _dashboard(app)
-    if is_read_only(app):
+    if mutates and is_read_only(app):
         # Refused before anything is read or checked.
         refuse_action(app, action)
         return None
@@ -225,3 +227,19 @@ def open_import(app: Host) -> bool:
         return False
     conn, config, namespace = context
     return _open(app, ImportScreen(conn, config, namespace))
+
+
+def open_probe(app: Host) -> bool:
+    """The selected service of the services view; read-only mode allows it."""
+    from llmkube_tui.ui.screens.probe import ProbeScreen
+
+    dashboard = _dashboard(app)
+    key = dashboard.selected_key if dashboard.current_view == "services" else None
+    if not key or "/" not in key:
+        app.notify("probe: select a service in the services view (3)", severity="warning")
+        return False
+    context = _context(app, "probe", mutates=False)
+    if context is None:
+        return False
+    namespace, service = key.split("/", 1)
+    return _open(app, ProbeScreen(context[0], namespace, service))

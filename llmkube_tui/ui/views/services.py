@@ -37,6 +37,11 @@ class ServicesView(ResourceView):
     COLUMNS = ("NAMESPACE", "NAME", "MODEL", "READY", "GPU", "PHASE", "ENDPOINT", "HIT")
     EMPTY = "no inference services"
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Where LLMKube is absent, our Deployment stands for the service.
+        self._kinds: dict[str, str] = {}
+
     def show_services(
         self,
         services: tuple[InferenceService, ...],
@@ -46,10 +51,11 @@ class ServicesView(ResourceView):
         note: str,
     ) -> None:
         rows = {service_key(s): service_row(s, hits) for s in services}
+        self._kinds = {service_key(s): s.kind for s in services}
         self.show(rows, scope=f"({namespace or 'all'})", note=note)
 
     def object_ref(self, key: str) -> ObjectRef:
         from llmkube_tui.backend.objectview import ObjectRef
 
         namespace, _, name = key.partition("/")
-        return ObjectRef("InferenceService", name, namespace)
+        return ObjectRef(self._kinds.get(key, "InferenceService"), name, namespace)
