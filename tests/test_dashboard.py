@@ -191,7 +191,8 @@ async def test_read_only_hides_and_refuses_mutations():
         assert "READ-ONLY" in _status(app)
         assert app.read_only
         for action in ACTION_KEYS:
-            assert app.check_action("act", (action.name,)) is False
+            # Probing only asks a service: read-only mode keeps it.
+            assert app.check_action("act", (action.name,)) is (not action.mutates)
         await pilot.press("ctrl+d", "n")
         assert app.screen is app.screen_stack[0]
         # Called past the binding check, the action still refuses.
