@@ -703,12 +703,13 @@ async def test_openers_say_what_is_missing(admin: Connection):
 
     app = Dashboard(admin, "default", read_only=True)
     async with app.run_test(size=SIZE) as pilot:
-        # Every opener the dashboard binds a key to.
-        for action in ACTION_KEYS:
+        # Every opener of a mutation the dashboard binds a key to.
+        mutations = [a for a in ACTION_KEYS if a.mutates]
+        for action in mutations:
             assert not getattr(launch, action.opener)(app), action.name
         await pilot.pause()
         assert len(app.screen_stack) == 1
-        assert len(app.noted("warning")) == len(ACTION_KEYS)
+        assert len(app.noted("warning")) == len(mutations)
         assert all(m.startswith("read-only mode: ") for m in app.noted("warning"))
 
 
@@ -783,3 +784,24 @@ async def test_deploy_without_llmkube_creates_deployment_and_service(bare_cluste
     assert (
         deployment["metadata"]["annotations"]["llmkube.dev/source"] == CATALOG["phi-3-mini"].source
     )
+
+
+@pytest.mark.node
+async def test_verify_cancel_stops_before_the_next_entry(node: Connection, origin: Origin):
+    ns = "act-verify-cancel"
+    first = _preloaded(node, ns, origin.source("act-0.gguf") + "?first")
+    second = _preloaded(node, ns, origin.source("act-1.gguf") + "?second")
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        app.open(VerifyScreen(node, NODE_CONFIG, ns))
+        await pilot.pause()
+        screen = app.screen
+        progress = screen.query_one(ByteProgress)
+        # The scan lists both; the first one's pod takes seconds to hash it.
+        await until(pilot, lambda: progress.total == 2, timeout=120)
+        assert progress.text.endswith(": 0 of 2 entries done")
+        assert progress.text.split(":")[0] in (f"hashing {first.key}", f"hashing {second.key}")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.noted("warning"), timeout=120)
+        assert app.noted("warning") == ["verify cancelled after 1 of 2 entries"]
+        assert app.screen is screen and text(screen, "#action-status") == app.noted("warning")[0]

@@ -90,7 +90,8 @@ class ClearScreen(ActionScreen[ClearResult]):
     def _show_entries(self) -> None:
         lines = []
         for e in self.entries:
-            lines.append(f"{e.key}  {format_bytes(e.size):>10}  {e.state:<9} {short(e.source)}")
+            # One line per entry at 80 columns: the end of the source names it.
+            lines.append(f"{e.key}  {format_bytes(e.size):>10}  {e.state:<9} {short(e.source, 36)}")
             if e.users:
                 lines.append(f"    used by {', '.join(e.users)}")
         if self.entries:

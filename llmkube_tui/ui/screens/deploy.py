@@ -102,7 +102,8 @@ class DeployScreen(ActionScreen[DeployResult]):
         # A model that needs GPUs gets them unless the operator says otherwise.
         gpu = self.query_one("#deploy-gpu", Checkbox)
         gpu.value = entry.gpu_count > 0
-        gpu.label = f"{max(entry.gpu_count, 1)} x nvidia.com/gpu"
+        count = max(entry.gpu_count, 1)
+        gpu.label = f"{count} GPU{'s' if count > 1 else ''}"
         gpus = (
             f"needs {entry.gpu_count} GPU{'s' if entry.gpu_count > 1 else ''}, "
             f"{entry.gpu_memory_gb} GB of GPU memory"

@@ -211,7 +211,7 @@ class ImportScreen(TransferScreen):
 
     def _checked(self, path: Path, entries: list[BundleEntry]) -> None:
         self.path, self.checked = path, entries
-        lines = [f"{e.key}  {format_bytes(e.size):>10}  {short(e.source)}" for e in entries]
+        lines = [f"{e.key}  {format_bytes(e.size):>10}  {short(e.source, 46)}" for e in entries]
         total = format_bytes(sum(e.size for e in entries))
         lines.append(
             f"{len(entries)} entries, {total}; those already in the cache are left as they are."
