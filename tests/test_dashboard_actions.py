@@ -244,10 +244,12 @@ async def test_rbac_denials_are_asked_of_the_api_server(
 ):
     alice = Connection.open(Target(str(restricted_kubeconfig)))
     actions = ["deploy", *NEEDS]
-    # The fixture's Role has no pods/exec: bundles need it, nothing else does.
+    # The fixture's Role has no pods/exec (bundles need it) and no
+    # services/proxy (probe needs it); nothing else needs either.
     assert denied_actions(alice, "team-a", actions) == {
         "export": "may not create pods/exec in team-a",
         "import": "may not create pods/exec in team-a",
+        "probe": "may not create services/proxy in team-a",
     }
     assert set(denied_actions(alice, "default", actions)) == set(actions)
     assert denied_actions(admin, "team-a", actions) == {}
