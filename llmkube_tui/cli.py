@@ -200,7 +200,7 @@ def cmd_cache_key(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from llmkube_tui.backend.deploy import DeployRequest, deploy
+    from llmkube_tui.backend.deploy import DeployRequest, deploy, object_name
     from llmkube_tui.catalog import load_catalog
 
     source, name = _resolve_source(args.model)
@@ -209,7 +209,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     if not (args.name or name):
         raise SystemExit("deploying a URL needs --name")
     req = DeployRequest(
-        name=args.name or str(name),
+        name=args.name or object_name(str(name)),
         source=source,
         namespace=args.namespace or conn.namespace,
         replicas=args.replicas,

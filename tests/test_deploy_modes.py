@@ -126,3 +126,17 @@ def test_restricted_user_is_forbidden_outside_its_namespace(restricted_kubeconfi
         deploy(conn, Config(), DeployRequest("x", ENTRY.source, "default"))
     result = deploy(conn, Config(), DeployRequest("allowed", ENTRY.source, RESTRICTED_NAMESPACE))
     assert result.mode == "llmkube"
+
+
+def test_cli_deploys_a_dotted_catalog_name_under_a_valid_object_name(
+    kubeconfig, admin: Connection, capsys
+):
+    from llmkube_tui.cli import main
+
+    admin.create("/api/v1/namespaces", {"metadata": {"name": "cli-dots"}}, exist_ok=True)
+    assert main(["--kubeconfig", str(kubeconfig), "deploy", "llama-3.2-3b", "-n", "cli-dots"]) == 0
+    assert "deployed llama-3-2-3b in cli-dots (llmkube mode)" in capsys.readouterr().out
+    model = admin.get(
+        "/apis/inference.llmkube.dev/v1alpha1/namespaces/cli-dots/models/llama-3-2-3b"
+    )
+    assert model["spec"]["source"] == load_catalog()["llama-3.2-3b"].source
