@@ -16,6 +16,7 @@ from llmkube_tui.backend.cachevolume import CLAIM_NAME, CacheVolume
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.errors import Forbidden, NotFound
 from llmkube_tui.backend.fetcherbundle import MANAGED_BY
+from llmkube_tui.backend.gcpause import collector_paused
 from llmkube_tui.backend.inferenceservice import InferenceService
 from llmkube_tui.backend.model import GROUP, VERSION, Model
 
@@ -45,13 +46,14 @@ def _list(
     parse: Callable[[dict[str, Any]], T],
     query: dict[str, str] | None = None,
 ) -> Listing[T]:
-    try:
-        doc = conn.get(path, query=query)
-    except Forbidden as err:
-        return Listing((), ListState.FORBIDDEN, str(err))
-    except NotFound as err:
-        return Listing((), ListState.NOT_INSTALLED, str(err))
-    return Listing(tuple(parse(item) for item in doc.get("items", [])))
+    with collector_paused():
+        try:
+            doc = conn.get(path, query=query)
+        except Forbidden as err:
+            return Listing((), ListState.FORBIDDEN, str(err))
+        except NotFound as err:
+            return Listing((), ListState.NOT_INSTALLED, str(err))
+        return Listing(tuple(parse(item) for item in doc.get("items", [])))
 
 
 def _scoped(prefix: str, resource: str, namespace: str | None) -> str:
