@@ -241,6 +241,9 @@ def main() -> None:
         print(
             f"{label:<34}{med('llmkube-tui', key):>12.3f} {unit:<3}{med('k9s', key):>10.3f} {unit}"
         )
+    for name in results:
+        runs = ", ".join(f"{r['loaded']:.2f}" for r in results[name])
+        print(f"  {name} loaded table per run: {runs} s")
     ratio = med("llmkube-tui", "loaded") / med("k9s", "loaded")
     print(f"loaded table, ours / k9s: {ratio:.2f} (target 0.5 or less); runs={args.runs}")
 
