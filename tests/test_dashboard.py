@@ -432,3 +432,19 @@ def test_cli_refuses_an_unknown_theme_without_a_traceback(capsys: pytest.Capture
 
     assert main(["--kubeconfig", "/nonexistent", "--theme", "nosuch"]) == 2
     assert "no theme 'nosuch'" in capsys.readouterr().err
+
+
+async def test_a_cell_that_grows_widens_its_column():
+    from textual.app import App, ComposeResult
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ResourceTable(("NAME", "HIT"))
+
+    async with Host().run_test(size=(80, 24)) as pilot:
+        table = pilot.app.query_one(ResourceTable)
+        table.sync({"a": ("svc", "-")})
+        await pilot.pause()
+        table.sync({"a": ("svc", "miss")})
+        await pilot.pause()
+        assert table.columns["HIT"].content_width >= len("miss")

@@ -119,7 +119,8 @@ class ResourceTable(DataTable[str]):
             elif before != cells:
                 for column, old, new in zip(self._column_names, before, cells, strict=False):
                     if old != new:
-                        self.update_cell(key, column, new)
+                        # A cell that grows ("-" to "miss") widens its column.
+                        self.update_cell(key, column, new, update_width=True)
                 changed = True
         self._cells = dict(rows)
         if changed:
