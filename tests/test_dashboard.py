@@ -310,6 +310,13 @@ async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connectio
         await _until(pilot, lambda: "scan failed" in _title(app, "cache"), timeout=30)
         assert {cache.get_row(k)[2] for k in _keys(cache)} == {"not scanned"}
         assert any("not done in 2s" in n.message for n in app._notifications)
+        # The timer's refreshes (every 0.5 s here) never start another scan
+        # pod; ctrl+r does.
+        await asyncio.sleep(1.5)
+        assert "scan failed" in _title(app, "cache") and not app._scanning
+        await pilot.press("ctrl+r")
+        assert "snap-prod" in app._scanning
+        await _until(pilot, lambda: "scan failed" in _title(app, "cache"), timeout=30)
         # Nothing scanned, nothing to clear; deploy needs no scan.
         notes = len(list(app._notifications))
         await pilot.press("ctrl+d")

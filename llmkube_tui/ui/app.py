@@ -193,7 +193,10 @@ class LlmkubeApp(App[None]):
         return self.query_one(f"#{name or self.current_view}-view", ResourceView)
 
     # -- refresh ----------------------------------------------------------------
-    def action_refresh(self) -> None:
+    def action_refresh(self, rescan: bool = True) -> None:
+        """Reload now; in the cache view also scan again (ctrl+r, or after an
+        action changed the cache). The timer's refreshes never scan: a scan
+        runs a pod."""
         # A refresh still running makes the next one pointless; dropping it
         # keeps a slow API server from piling up requests.
         if self._refreshing:
@@ -203,9 +206,12 @@ class LlmkubeApp(App[None]):
             self._timer.stop()
         view = self.current_view
         namespace = self.current_namespace
-        if view == "cache" and namespace:
+        if rescan and view == "cache" and namespace:
             self._start_scan(namespace, force=True)
         self._load(self._source, view, namespace)
+
+    def _timed_refresh(self) -> None:
+        self.action_refresh(rescan=False)
 
     @work(thread=True, group="refresh")
     def _load(self, source: DataSource, view: str, namespace: str | None) -> None:
@@ -228,7 +234,7 @@ class LlmkubeApp(App[None]):
         delay = self.refresh_seconds
         if self._failures:
             delay = min(self.refresh_seconds * 2 ** (self._failures - 1), self.max_backoff)
-        self._timer = self.set_timer(delay, self.action_refresh)
+        self._timer = self.set_timer(delay, self._timed_refresh)
 
     def _failed(self, source: DataSource, state: str, message: str) -> None:
         self._failures += 1
