@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from llmkube_tui.backend.config import Config, Images  # noqa: E402
 from llmkube_tui.backend.connection import Connection  # noqa: E402
-from llmkube_tui.backend.deploy import DeployRequest, deploy, undeploy  # noqa: E402
+from llmkube_tui.backend.deploy import DeployRequest, deploy  # noqa: E402
 from llmkube_tui.backend.errors import BackendError  # noqa: E402
 from llmkube_tui.backend.probe import probe  # noqa: E402
 from llmkube_tui.backend.settings import CacheSettings  # noqa: E402
@@ -32,6 +32,7 @@ from llmkube_tui.cachekey import cache_key  # noqa: E402
 from llmkube_tui.localcluster.cluster import LocalCluster, PodNetwork, Ports  # noqa: E402
 from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE  # noqa: E402
 from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama  # noqa: E402
+from tests.kube import cache_dir_on_host, undeployed  # noqa: E402
 from tests.origin import Origin  # noqa: E402
 
 NS = "bench"
@@ -55,19 +56,6 @@ def first_completion(conn: Connection, source: str) -> tuple[float, float]:
             continue
         if answer.tokens:
             return time.monotonic() - started, answer.latency_seconds
-
-
-def gone(conn: Connection) -> None:
-    undeploy(conn, NS, NAME, wait=120)
-    selector = {"labelSelector": f"app.kubernetes.io/name={NAME}"}
-    while conn.get(f"/api/v1/namespaces/{NS}/pods", query=selector)["items"]:
-        time.sleep(0.1)
-
-
-def entry_dir(conn: Connection, key: str) -> Path:
-    pvc = conn.get(f"/api/v1/namespaces/{NS}/persistentvolumeclaims/llmkube-model-cache")
-    pv = conn.get(f"/api/v1/persistentvolumes/{pvc['spec']['volumeName']}")
-    return Path(pv["spec"]["hostPath"]["path"]) / key
 
 
 def main() -> None:
@@ -98,12 +86,12 @@ def run(conn: Connection, source: str, runs: int, size: int) -> None:
         total, latency = first_completion(conn, source)
         cold.append(total)
         probe_cold.append(latency)
-        gone(conn)
+        undeployed(conn, NS, NAME)
         total, latency = first_completion(conn, source)
         warm.append(total)
         probe_warm.append(latency)
-        gone(conn)
-        shutil.rmtree(entry_dir(conn, cache_key(source)), ignore_errors=True)
+        undeployed(conn, NS, NAME)
+        shutil.rmtree(cache_dir_on_host(conn, NS) / cache_key(source), ignore_errors=True)
 
     def row(label: str, values: list[float]) -> str:
         spread = f"min {min(values):.3f}, max {max(values):.3f}, n={len(values)}"

@@ -13,11 +13,8 @@ dashboard's views.
 from __future__ import annotations
 
 import asyncio
-import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -333,57 +330,6 @@ SLOW_SIZE = 48 * 2**20
 SLOW_RATE = 2 * 2**20  # bytes per second and connection
 
 
-class SlowOrigin:
-    """One file over HTTP with Range support, at a bounded rate per
-    connection: a download that lasts long enough to watch and to cancel."""
-
-    def __init__(self, host: str, path: Path) -> None:
-        self.path = path
-        data = path.read_bytes()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_HEAD(self) -> None:
-                self._serve(body=False)
-
-            def do_GET(self) -> None:
-                self._serve(body=True)
-
-            def _serve(self, body: bool) -> None:
-                start, end = 0, len(data) - 1
-                match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-                if match:
-                    start, end = int(match[1]), min(int(match[2] or end), end)
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(end - start + 1))
-                self.send_header("Accept-Ranges", "bytes")
-                self.send_header("ETag", '"slow"')
-                self.end_headers()
-                step = 64 * 1024
-                for offset in range(start, end + 1, step) if body else ():
-                    try:
-                        self.wfile.write(data[offset : min(offset + step, end + 1)])
-                    except OSError:
-                        return
-                    time.sleep(step / SLOW_RATE)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://{host}:{self.server.server_address[1]}/{path.name}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def source(self, tag: str) -> str:
-        """A URL of its own per test: another cache key."""
-        return f"{self.url}?{tag}"
-
-
 @pytest.fixture(scope="module")
 def origin(
     node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
@@ -395,20 +341,16 @@ def origin(
 
 
 @pytest.fixture(scope="module")
-def slow(
-    node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SlowOrigin]:
+def slow(node_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Origin]:
     path = make_gguf(tmp_path_factory.mktemp("slow") / "slow.gguf", SLOW_SIZE)
-    served = SlowOrigin(node_cluster.network.gateway, path)
-    yield served
-    served.server.shutdown()
-    served.server.server_close()
+    with Origin(node_cluster.network.gateway, {path.name: path}, rate=SLOW_RATE) as served:
+        yield served
 
 
 @pytest.mark.node
-async def test_preload_shows_the_bytes_arriving(node: Connection, slow: SlowOrigin):
+async def test_preload_shows_the_bytes_arriving(node: Connection, slow: Origin):
     ns = namespace(node, "act-preload")
-    source = slow.source("watch")
+    source = slow.source("slow.gguf") + "?watch"
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
         app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))
@@ -434,9 +376,9 @@ async def test_preload_shows_the_bytes_arriving(node: Connection, slow: SlowOrig
 
 
 @pytest.mark.node
-async def test_preload_cancel_deletes_the_job_and_says_so(node: Connection, slow: SlowOrigin):
+async def test_preload_cancel_deletes_the_job_and_says_so(node: Connection, slow: Origin):
     ns = namespace(node, "act-preload-cancel")
-    source = slow.source("cancel")
+    source = slow.source("slow.gguf") + "?cancel"
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
         app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))
@@ -716,9 +658,9 @@ async def test_openers_say_what_is_missing(admin: Connection):
 
 
 @pytest.mark.node
-async def test_quitting_during_a_preload_stops_its_job(node: Connection, slow: SlowOrigin):
+async def test_quitting_during_a_preload_stops_its_job(node: Connection, slow: Origin):
     ns = namespace(node, "act-preload-quit")
-    source = slow.source("quit")
+    source = slow.source("slow.gguf") + "?quit"
     app = Host()
     async with app.run_test(size=SIZE) as pilot:
         app.open(PreloadScreen(node, NODE_CONFIG, ns, CATALOG, source=source))

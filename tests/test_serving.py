@@ -23,8 +23,8 @@ from llmkube_tui.backend.target import Target
 from llmkube_tui.cachekey import cache_key
 from llmkube_tui.cli import main
 from llmkube_tui.localcluster.cluster import LocalCluster
-from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE
-from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama, sha256_of
+from llmkube_tui.localcluster.images import LLAMA_SERVER_IMAGE, PYTHON_IMAGE, sha256_file
+from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama
 
 from .kube import cache_dir_on_host, deployment_ready, ensure_namespace, undeployed
 from .origin import Origin
@@ -118,7 +118,7 @@ def test_truncated_cache_file_is_fetched_again_before_the_server_starts(
     deploy(node, SERVING, DeployRequest("tiny", source, ns))
     deployment_ready(node, ns, "tiny", timeout=180)
     assert origin.served[MODEL] > before, "the truncated file was not fetched again"
-    assert sha256_of(cached) == sha256_of(model)
+    assert sha256_file(cached) == sha256_file(model)
     # One start of the server, on the whole file: it never met the truncated one.
     pods = node.get(
         f"/api/v1/namespaces/{ns}/pods", query={"labelSelector": "app.kubernetes.io/name=tiny"}

@@ -55,7 +55,7 @@ class ImageSpec:
         return IMAGE_DIR / (self.name.replace("/", "_").replace(":", "_") + ".oci.tar")
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -76,7 +76,7 @@ def _blob(data: bytes) -> tuple[str, bytes]:
 
 def write_oci_archive(spec: ImageSpec) -> Path:
     """An OCI image layout as a tar, ready for `ctr images import`."""
-    layer_digests = [(p, _sha256_file(p), p.stat().st_size) for p in spec.layers]
+    layer_digests = [(p, sha256_file(p), p.stat().st_size) for p in spec.layers]
     config = {
         "architecture": "amd64",
         "os": "linux",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,7 +51,11 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class Origin:
-    def __init__(self, host: str, files: Mapping[str, Path], port: int = 0) -> None:
+    def __init__(
+        self, host: str, files: Mapping[str, Path], port: int = 0, rate: int | None = None
+    ) -> None:
+        """`rate`: bytes per second per connection, for a download that lasts
+        long enough to watch and to cancel; None serves as fast as it can."""
         self.files = files
         self.served: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
@@ -91,8 +96,9 @@ class Origin:
                 with open(path, "rb") as f:
                     f.seek(start)
                     left = end - start + 1
+                    step = 64 * 1024 if rate else 1 << 20
                     while left > 0:
-                        chunk = f.read(min(left, 1 << 20))
+                        chunk = f.read(min(left, step))
                         if not chunk:
                             break
                         try:
@@ -101,6 +107,8 @@ class Origin:
                             return
                         origin.served[name] += len(chunk)
                         left -= len(chunk)
+                        if rate:
+                            time.sleep(len(chunk) / rate)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -135,7 +135,8 @@ def seed_serving(conn: Connection, cluster: LocalCluster) -> str:
     """Put the tiny real llama on the demo's origin and deploy it through the
     cache, so the dashboard opens on a service that really answers. Returns
     the path of the settings that made it (pass them as --values)."""
-    from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama, sha256_of
+    from llmkube_tui.localcluster.images import sha256_file
+    from llmkube_tui.localcluster.tinymodel import ensure_tiny_llama
 
     model = ensure_tiny_llama()
     published = cluster.origin_dir / model.name
@@ -152,7 +153,7 @@ def seed_serving(conn: Connection, cluster: LocalCluster) -> str:
         SERVING_NAME,
         f"{cluster.origin_url}/{model.name}",
         SERVING_NAMESPACE,
-        sha256=sha256_of(model),
+        sha256=sha256_file(model),
     )
     # Conflict: seeded by an earlier `up`, and left as it is.
     with contextlib.suppress(Conflict):

@@ -10,7 +10,6 @@ generator, so the same bytes come out on every machine.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,11 +110,3 @@ def ensure_tiny_llama(shape: TinyLlama = TinyLlama()) -> Path:
         if not out.exists():
             write_tiny_llama(out, shape)
     return out
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
