@@ -13,7 +13,8 @@ each, then runs each tool in tmux at 120x40 and polls `tmux capture-pane`:
   table with -A (the title carries the count);
 - key latency: median time from a key sent with `tmux send-keys` to the next
   changed frame, while a refresh runs;
-- memory: resident set of the tool's process once the table is shown.
+- memory: resident set of the tool's processes once the table is shown
+  (ours are two: the UI and its reader), and their proportional set size.
 
 k9s is built from the Go module proxy by bench/build_k9s.sh (cached).
 """
@@ -112,14 +113,24 @@ def wait_until(predicate: Callable[[str], bool], timeout: float = 60.0) -> tuple
     raise TimeoutError(f"screen never matched; last frame:\n{screen()}")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident set of the process and its children (k9s is one process;
-    our dashboard is one Python process)."""
-    total = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            total += int(line.split()[1])
-    return total / 1024
+def rss_mib(pid: int) -> tuple[float, float]:
+    """Resident set and proportional set size of the process and all its
+    descendants (k9s is one process; the dashboard is two: the UI and its
+    reader, which share the pages they had before the fork, counted twice
+    in the resident set and once in the proportional one)."""
+    rss = pss = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        for line in Path(f"/proc/{current}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss += int(line.split()[1])
+        for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1])
+        children = Path(f"/proc/{current}/task/{current}/children")
+        pending += [int(child) for child in children.read_text().split()]
+    return rss / 1024, pss / 1024
 
 
 class Tool:
@@ -147,7 +158,7 @@ class Tool:
             loaded, _ = wait_until(self.loaded)
             pid = int(tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip())
             time.sleep(1.0)
-            memory = rss_mib(pid)
+            memory, proportional = rss_mib(pid)
             latencies = []
             for i in range(keys):
                 if i % 5 == 0:
@@ -167,6 +178,7 @@ class Tool:
             "loaded": loaded - started,
             "key": statistics.median(latencies),
             "rss": memory,
+            "pss": proportional,
         }
 
 
@@ -237,6 +249,7 @@ def main() -> None:
         ("loaded", "process start to loaded table", "s"),
         ("key", "key to frame during a refresh", "s"),
         ("rss", "resident set after the table", "MiB"),
+        ("pss", "proportional set (PSS)", "MiB"),
     ):
         print(
             f"{label:<34}{med('llmkube-tui', key):>12.3f} {unit:<3}{med('k9s', key):>10.3f} {unit}"

@@ -499,16 +499,19 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt:
             return 130
+    from llmkube_tui.backend.target import Target
+    from llmkube_tui.ui.source import ClusterSource, start_reader
+
+    # Forked before Textual or any thread exists; the first load then runs
+    # in the reader, on the other core, while Textual starts and paints.
+    source = ClusterSource(
+        Target(args.kubeconfig, args.context), values=args.values, reader=start_reader()
+    )
+    source.prefetch()
+
     from textual.app import InvalidThemeError
 
-    from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.app import LlmkubeApp
-    from llmkube_tui.ui.source import ClusterSource
-
-    # The first load starts while Textual sets up the terminal and paints:
-    # it mostly waits on the API server.
-    source = ClusterSource(Target(args.kubeconfig, args.context), values=args.values)
-    source.prefetch()
 
     try:
         app = LlmkubeApp(
@@ -517,12 +520,14 @@ def main(argv: list[str] | None = None) -> int:
             read_only=args.read_only,
             theme=args.theme,
         )
+        app.run()
     except InvalidThemeError:
         print(
             f"llmkube-tui: no theme {args.theme!r} (try 'ansi' or 'textual-light')", file=sys.stderr
         )
         return 2
-    app.run()
+    finally:
+        source.close()
     return 0
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +19,9 @@ from llmkube_tui.localcluster.seed import seed
 from llmkube_tui.ui.actions import ACTION_KEYS
 from llmkube_tui.ui.app import LlmkubeApp
 from llmkube_tui.ui.commands import Command, parse_command
+from llmkube_tui.ui.reader import ReaderProcess
 from llmkube_tui.ui.screens.detail import DetailScreen
-from llmkube_tui.ui.source import ClusterSource
+from llmkube_tui.ui.source import ClusterSource, start_reader
 from llmkube_tui.ui.views.cells import age, short_source, since, usage_bar
 from llmkube_tui.ui.widgets.resource_table import ResourceTable, sort_value
 from tests.dashboard_data import ENTRIES, NOW, FixedSource
@@ -254,6 +255,16 @@ def test_importing_the_app_leaves_the_kubernetes_client_out():
 
 
 # -- against the real API server ---------------------------------------------------
+@pytest.fixture
+def reader() -> Iterator[ReaderProcess]:
+    """The reader process the CLI forks: these tests read through it, as
+    the dashboard does."""
+    process = start_reader()
+    assert process is not None
+    yield process
+    process.close()
+
+
 @pytest.fixture(scope="module")
 def seeded(admin: Connection, kubeconfig: Path) -> Target:
     seed(admin, PLAN)
@@ -266,9 +277,11 @@ def seeded(admin: Connection, kubeconfig: Path) -> Target:
     return Target(str(kubeconfig))
 
 
-async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connection):
+async def test_navigate_filter_refresh_and_quit(
+    seeded: Target, admin: Connection, reader: ReaderProcess
+):
     # No node runs the scan pod here: the cache view must say so calmly.
-    source = ClusterSource(seeded, scan_timeout=2.0)
+    source = ClusterSource(seeded, scan_timeout=2.0, reader=reader)
     # As the CLI does: the first load starts before the app; the later
     # refreshes (snap-aaa below) are fresh loads.
     source.prefetch()
@@ -280,7 +293,9 @@ async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connectio
         assert _keys(namespaces) == ["snap-prod", "snap-sandbox", "snap-staging"]
         assert namespaces.get_row("snap-prod")[1:3] == ["200 GiB", "Pending"]
         assert namespaces.get_row("snap-prod")[6:8] == ["2", "2"]
-        assert app.connection() is not None and app.current_namespace == "snap-prod"
+        assert app.current_namespace == "snap-prod"
+        # The reader has the data; the actions' connection opens beside it.
+        await _until(pilot, lambda: app.connection() is not None)
 
         await pilot.press("down")
         assert namespaces.selected_key == "snap-sandbox"
@@ -358,9 +373,10 @@ async def test_navigate_filter_refresh_and_quit(seeded: Target, admin: Connectio
     assert app.return_code == 0
 
 
-async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path):
+async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path, reader: ReaderProcess):
     """alice may read team-a only: the lists she may not read say so."""
-    app = LlmkubeApp(Target(str(restricted_kubeconfig)), refresh_seconds=0.5)
+    source = ClusterSource(Target(str(restricted_kubeconfig)), reader=reader)
+    app = LlmkubeApp(source=source, refresh_seconds=0.5)
     async with app.run_test(size=SIZE) as pilot:
         namespaces = app.query_one("#namespaces", ResourceTable)
         await _until(pilot, lambda: namespaces.row_count == 1)
@@ -380,14 +396,16 @@ async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path):
         assert app.is_running
 
 
-async def test_unreachable_server_keeps_the_app_running(tmp_path: Path, cluster):
+async def test_unreachable_server_keeps_the_app_running(
+    tmp_path: Path, cluster, reader: ReaderProcess
+):
     from llmkube_tui.localcluster.cluster import free_port
 
     dead = tmp_path / "dead.kubeconfig"
     dead.write_text(
         cluster.kubeconfig.read_text().replace(cluster.server, f"https://127.0.0.1:{free_port()}")
     )
-    app = LlmkubeApp(Target(str(dead)))
+    app = LlmkubeApp(source=ClusterSource(Target(str(dead)), reader=reader))
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: app.query_one("#status").state == "disconnected")
         await pilot.press("ctrl+r")
@@ -408,9 +426,11 @@ def own_cluster(tmp_path: Path):
         cluster.down()
 
 
-async def test_api_server_stops_and_comes_back(own_cluster: LocalCluster):
-    seed(Connection.open(Target(str(own_cluster.kubeconfig))), {"gone-and-back": ("1Gi", [])})
-    app = LlmkubeApp(Target(str(own_cluster.kubeconfig)), refresh_seconds=0.3, max_backoff=1.0)
+async def test_api_server_stops_and_comes_back(own_cluster: LocalCluster, reader: ReaderProcess):
+    target = Target(str(own_cluster.kubeconfig))
+    seed(Connection.open(target), {"gone-and-back": ("1Gi", [])})
+    source = ClusterSource(target, reader=reader)
+    app = LlmkubeApp(source=source, refresh_seconds=0.3, max_backoff=1.0)
     async with app.run_test(size=SIZE) as pilot:
         namespaces = app.query_one("#namespaces", ResourceTable)
         await _until(pilot, lambda: "gone-and-back" in _keys(namespaces))
@@ -432,6 +452,8 @@ async def test_api_server_stops_and_comes_back(own_cluster: LocalCluster):
         assert status.loaded_at > loaded_at
         assert namespaces.selected_key == "gone-and-back"
         assert any("connected again" in n.message for n in app._notifications)
+        # Every load came through the reader: it never had to be replaced.
+        assert source.reader is reader and reader.alive
 
 
 def test_cli_refuses_an_unknown_theme_without_a_traceback(capsys: pytest.CaptureFixture[str]):

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.errors import Conflict
+
+if TYPE_CHECKING:
+    from llmkube_tui.backend.connection import Connection
 
 CONFIGMAP = "llmkube-fetcher"
 MOUNT_PATH = "/opt/llmkube-fetcher"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llmkube_tui.backend.connection import Connection
+if TYPE_CHECKING:
+    from llmkube_tui.backend.connection import Connection
+
 
 GPU_RESOURCE = "nvidia.com/gpu"
 

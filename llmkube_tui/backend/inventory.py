@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from llmkube_tui.backend.cachevolume import CLAIM_NAME, CacheVolume
-from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.errors import Forbidden, NotFound
 from llmkube_tui.backend.fetcherbundle import MANAGED_BY
 from llmkube_tui.backend.gcpause import collector_paused
 from llmkube_tui.backend.inferenceservice import InferenceService
 from llmkube_tui.backend.model import GROUP, VERSION, Model
+
+if TYPE_CHECKING:
+    from llmkube_tui.backend.connection import Connection
 
 T = TypeVar("T")
 

@@ -6,10 +6,9 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from llmkube_tui.backend.cachevolume import CacheVolume
-from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.inferenceservice import InferenceService
 from llmkube_tui.backend.inventory import (
     Listing,
@@ -21,6 +20,9 @@ from llmkube_tui.backend.inventory import (
     server_version,
 )
 from llmkube_tui.backend.model import Model
+
+if TYPE_CHECKING:
+    from llmkube_tui.backend.connection import Connection
 
 T = TypeVar("T")
 

@@ -1,18 +1,22 @@
 """Where the dashboard's data comes from.
 
 The app calls a DataSource from worker threads only. ClusterSource talks to
-a real cluster and imports the backend (and so the kubernetes client) on
-first use, inside those threads: the first frame never waits for it. Tests
-give the app a source of fixed dataclasses instead, for snapshots that do
-not move.
+a real cluster: its reads go to the reader process (see reader.py), where
+the kubernetes client is imported and the lists decoded, and come back as
+plain dataclasses; this process imports the client only for the actions,
+in the background once the first data is on screen. Tests give the app a
+source of fixed dataclasses instead, for snapshots that do not move.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from llmkube_tui.ui.reader import ReaderGone, ReaderProcess
 
 if TYPE_CHECKING:
     from llmkube_tui.backend.cacheops import CacheListing
@@ -55,23 +59,21 @@ class DataSource(Protocol):
 
 
 @dataclass
-class ClusterSource:
+class DirectReads:
+    """The reads of one cluster, done in the calling process; what the
+    reader process runs, and the dashboard's fallback when it has none."""
+
     target: Target
     values: Path | None = None
     scan_timeout: float = SCAN_TIMEOUT
     _connection: Connection | None = None
     _config: Config | None = None
-    _first: Future[Overview] | None = None
-
-    def prefetch(self) -> None:
-        """Start the first load now, in a thread of its own, while Textual
-        starts and paints: most of it is waiting on the API server."""
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
-        self._first = pool.submit(self._load_overview)
-        pool.shutdown(wait=False)
 
     def connection(self) -> Connection | None:
         return self._connection
+
+    def connect(self) -> None:
+        self._conn()
 
     def _conn(self) -> Connection:
         if self._connection is None:
@@ -88,12 +90,6 @@ class ClusterSource:
         return self._config
 
     def overview(self) -> Overview:
-        first, self._first = self._first, None
-        if first is not None:
-            return first.result()
-        return self._load_overview()
-
-    def _load_overview(self) -> Overview:
         from llmkube_tui.backend.overview import load_overview
 
         return load_overview(self._conn())
@@ -132,11 +128,130 @@ class ClusterSource:
 
         return logs_or_events(self._conn(), ref)
 
+
+ReadsKey = tuple["Target", "Path | None", float]
+_READS: dict[ReadsKey, DirectReads] = {}
+_READS_LOCK = threading.Lock()
+
+
+def serve_read(key: ReadsKey, method: str, args: tuple[Any, ...]) -> Any:
+    """The reader process's handler: one DirectReads per cluster, kept for
+    its connection."""
+    with _READS_LOCK:
+        reads = _READS.get(key)
+        if reads is None:
+            reads = _READS[key] = DirectReads(*key)
+    return getattr(reads, method)(*args)
+
+
+def start_reader() -> ReaderProcess | None:
+    """Fork the reader process; call it before Textual or any thread starts."""
+    return ReaderProcess.fork(serve_read)
+
+
+@dataclass
+class ClusterSource:
+    """A real cluster: reads go to the reader process when there is one,
+    actions use a connection of this process (opened in the background
+    once the first data is in)."""
+
+    target: Target
+    values: Path | None = None
+    scan_timeout: float = SCAN_TIMEOUT
+    reader: ReaderProcess | None = None
+    _first: Future[Overview] | None = None
+    _local: DirectReads = field(init=False)
+    _warming: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self._local = DirectReads(self.target, self.values, self.scan_timeout)
+
+    @property
+    def _key(self) -> ReadsKey:
+        return (self.target, self.values, self.scan_timeout)
+
+    def prefetch(self) -> None:
+        """Start the first load now, while Textual starts and paints: in the
+        reader when there is one, else in a thread of its own (it mostly
+        waits on the API server)."""
+        if self.reader is not None:
+            self._first = self.reader.submit(self._key, "overview")
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
+        self._first = pool.submit(self._local.overview)
+        pool.shutdown(wait=False)
+
+    def _read(self, method: str, *args: Any) -> Any:
+        if self.reader is not None:
+            try:
+                return self.reader.call(self._key, method, *args)
+            except ReaderGone:
+                self.reader = None
+        return getattr(self._local, method)(*args)
+
+    def connection(self) -> Connection | None:
+        return self._local.connection()
+
+    def config(self) -> Config:
+        return self._local.config()
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def overview(self) -> Overview:
+        first, self._first = self._first, None
+        try:
+            overview: Overview = first.result() if first is not None else self._read("overview")
+        except ReaderGone:
+            self.reader = None
+            overview = self._local.overview()
+        self._warm_up()
+        return overview
+
+    def _warm_up(self) -> None:
+        """Open this process's connection for the actions, off the path of
+        the data: the reader already said whether the cluster answers."""
+        if self._local.connection() is not None or self._warming is not None:
+            return
+
+        def connect() -> None:
+            try:
+                self._local.connect()
+            except Exception:
+                self._warming = None  # the next load tries again
+
+        self._warming = threading.Thread(target=connect, name="connect", daemon=True)
+        self._warming.start()
+
+    def gpu_nodes(self) -> Listing[GpuNode]:
+        result: Listing[GpuNode] = self._read("gpu_nodes")
+        return result
+
+    def cache_entries(self, namespace: str) -> CacheListing:
+        result: CacheListing = self._read("cache_entries", namespace)
+        return result
+
+    def last_starts(self, namespace: str, services: tuple[str, ...]) -> dict[str, str]:
+        result: dict[str, str] = self._read("last_starts", namespace, services)
+        return result
+
+    def object_yaml(self, ref: ObjectRef) -> Detail:
+        result: Detail = self._read("object_yaml", ref)
+        return result
+
+    def logs_or_events(self, ref: ObjectRef) -> Detail:
+        result: Detail = self._read("logs_or_events", ref)
+        return result
+
     def with_context(self, context: str) -> ClusterSource:
         from llmkube_tui.backend.target import Target
 
         other = ClusterSource(
-            Target(self.target.kubeconfig, context), self.values, self.scan_timeout
+            Target(self.target.kubeconfig, context),
+            self.values,
+            self.scan_timeout,
+            reader=self.reader,
         )
-        other._conn()
+        other._read("connect")
         return other
