@@ -191,8 +191,13 @@ class FixedSource:
     def logs_or_events(self, ref: ObjectRef) -> Detail:
         return Detail(f"{ref} (events)", "2025-06-01T11:00:00Z  Normal  Bound: volume bound")
 
+    def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
+        return {a: f"may not create pods/exec in {namespace}" for a in actions if a in DENIED}
+
     def with_context(self, context: str) -> FixedSource:
         raise NotFound(f'context "{context}" does not exist')
 
 
+# What RBAC refuses the fixed user: the help screen marks these.
+DENIED = ("export", "import")
 FORBIDDEN_GPUS = Listing((), ListState.FORBIDDEN, "forbidden: nodes is forbidden")

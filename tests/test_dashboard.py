@@ -388,6 +388,23 @@ async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path, reade
         await _until(pilot, lambda: app.gpu_nodes is not None)
         assert "nodes forbidden" in _title(app, "gpus")
 
+        # The actions RBAC refuses her in team-a are known before she tries
+        # them: the key says so instead of opening a modal, and help marks them.
+        await _until(pilot, lambda: bool(app.denied))
+        assert set(app.denied) == {"export", "import", "probe"}
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
+        assert any(
+            n.message == "forbidden: may not create pods/exec in team-a"
+            for n in app._notifications
+        )
+        await pilot.press("question_mark")
+        assert app.screen.__class__.__name__ == "HelpScreen"
+        help_text = "".join(str(c.render()) for c in app.screen.query(".help-column"))
+        assert "export a bundle (forbidden)" in help_text
+        await pilot.press("escape")
+
         # The Namespace object itself is out of her reach: the detail says so.
         await pilot.press("1", "y")
         await _until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.loaded)

@@ -136,6 +136,10 @@ class LlmkubeApp(App[None]):
         self._failures = 0
         self._last_error = ""
         self._timer: Timer | None = None
+        # Actions RBAC refuses in the current namespace, and why: asked of
+        # the API server when the namespace changes and on ctrl+r.
+        self.denied: dict[str, str] = {}
+        self._access_namespace: str | None = None
 
     # -- what the action screens use ---------------------------------------
     def connection(self) -> Connection | None:
@@ -208,6 +212,8 @@ class LlmkubeApp(App[None]):
         namespace = self.current_namespace
         if rescan and view == "cache" and namespace:
             self._start_scan(namespace, force=True)
+        if rescan and namespace:
+            self._check_access(self._source, namespace)
         self._load(self._source, view, namespace)
 
     def _timed_refresh(self) -> None:
@@ -387,10 +393,28 @@ class LlmkubeApp(App[None]):
             self.scans[namespace] = listing
         self._render_all()
 
+    # -- access -----------------------------------------------------------------
+    @work(thread=True, group="access", exclusive=True)
+    def _check_access(self, source: DataSource, namespace: str) -> None:
+        try:
+            denied = source.denied_actions(namespace, tuple(a.name for a in ACTION_KEYS))
+        except Exception:
+            return  # each modal asks again when it opens, and says what failed
+        self.call_from_thread(self._access_known, source, namespace, denied)
+
+    def _access_known(self, source: DataSource, namespace: str, denied: dict[str, str]) -> None:
+        if source is self._source and namespace == self.current_namespace:
+            self.denied = denied
+
     # -- navigation -----------------------------------------------------------
     def _set_namespace(self, namespace: str | None, *, render: bool = True) -> None:
         self.current_namespace = namespace
         self.query_one(StatusBar).namespace = namespace or ""
+        if namespace != self._access_namespace:
+            self.denied = {}
+            self._access_namespace = namespace
+            if namespace:
+                self._check_access(self._source, namespace)
         if render:
             self._render_current()
 
@@ -576,7 +600,9 @@ class LlmkubeApp(App[None]):
     # -- screens -----------------------------------------------------------------
     def action_help(self) -> None:
         shown = tuple(
-            (a.key, a.description) for a in ACTION_KEYS if not (a.mutates and self.read_only)
+            (a.key, f"{a.description} (forbidden)" if a.name in self.denied else a.description)
+            for a in ACTION_KEYS
+            if not (a.mutates and self.read_only)
         )
         self.push_screen(HelpScreen(shown))
 
@@ -587,6 +613,15 @@ class LlmkubeApp(App[None]):
         action = next(a for a in ACTION_KEYS if a.name == name)
         if action.mutates and self.read_only:
             self.notify(f"read-only mode: {action.description} is refused", severity="warning")
+            return
+        if action.name in self.denied:
+            # Refused before a modal opens, as k9s hides what RBAC forbids.
+            self.notify(
+                f"forbidden: {self.denied[action.name]}",
+                title=action.description,
+                severity="warning",
+                markup=False,
+            )
             return
         openers = importlib.import_module(OPENERS_MODULE)
         getattr(openers, action.opener)(self)

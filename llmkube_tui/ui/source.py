@@ -52,6 +52,11 @@ class DataSource(Protocol):
 
     def logs_or_events(self, ref: ObjectRef) -> Detail: ...
 
+    def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
+        """Why RBAC refuses each of `actions` in `namespace` (the ones
+        allowed are absent)."""
+        ...
+
     def with_context(self, context: str) -> DataSource:
         """The same cluster list under another kubeconfig context, connected
         (so a wrong name fails here, and the caller keeps the old source)."""
@@ -127,6 +132,11 @@ class DirectReads:
         from llmkube_tui.backend.objectview import logs_or_events
 
         return logs_or_events(self._conn(), ref)
+
+    def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
+        from llmkube_tui.backend.access import denied_actions
+
+        return denied_actions(self._conn(), namespace, actions)
 
 
 ReadsKey = tuple["Target", "Path | None", float]
@@ -242,6 +252,10 @@ class ClusterSource:
 
     def logs_or_events(self, ref: ObjectRef) -> Detail:
         result: Detail = self._read("logs_or_events", ref)
+        return result
+
+    def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
+        result: dict[str, str] = self._read("denied_actions", namespace, actions)
         return result
 
     def with_context(self, context: str) -> ClusterSource:
