@@ -98,6 +98,7 @@ def _entry(
         last_used=used,
         users=users,
         downloaded=int(got * GI),
+        expected=int(size * GI) if got else 0,
         sha256="",
     )
 

@@ -146,7 +146,7 @@ async def test_views_keys_and_commands_with_fixed_data():
         assert sorted(states.values()) == [
             "complete",
             "corrupt",
-            "downloading",
+            "downloading 41%",
             "not cached",
             "orphan",
         ]
@@ -396,8 +396,7 @@ async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path, reade
         await pilot.pause()
         assert app.screen is app.screen_stack[0]
         assert any(
-            n.message == "forbidden: may not create pods/exec in team-a"
-            for n in app._notifications
+            n.message == "forbidden: may not create pods/exec in team-a" for n in app._notifications
         )
         await pilot.press("question_mark")
         assert app.screen.__class__.__name__ == "HelpScreen"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, Static
@@ -749,3 +750,64 @@ async def test_verify_cancel_stops_before_the_next_entry(node: Connection, origi
         await until(pilot, lambda: app.noted("warning"), timeout=120)
         assert app.noted("warning") == ["verify cancelled after 1 of 2 entries"]
         assert app.screen is screen and text(screen, "#action-status") == app.noted("warning")[0]
+
+
+# A download that lasts about half a minute however many connections the
+# fetcher opens (it ramps up to one per chunk).
+LIVE_RATE = 256 * 2**10
+
+
+@pytest.mark.node
+async def test_cache_view_follows_a_download_live(
+    node_cluster: LocalCluster, node: Connection, tmp_path: Path
+):
+    from llmkube_tui.ui.app import LlmkubeApp
+    from llmkube_tui.ui.source import ClusterSource
+    from llmkube_tui.ui.widgets.resource_table import ResourceTable
+
+    ns = namespace(node, "act-live")
+    path = make_gguf(tmp_path / "live.gguf", SLOW_SIZE)
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "modelCache": {"size": "2Gi"},
+                "images": {"fetcher": PYTHON_IMAGE, "pullPolicy": "Never"},
+                "mode": "standalone",
+            }
+        )
+    )
+    with Origin(node_cluster.network.gateway, {path.name: path}, rate=LIVE_RATE) as served:
+        url = served.source(path.name)
+        key = cache_key(url)
+        started = time.monotonic()
+        download = asyncio.create_task(asyncio.to_thread(preload, node, NODE_CONFIG, ns, url))
+        # The cache view opens once the download holds its entry.
+        while not any(
+            e.key == key and e.state == "locked"
+            for e in list_entries(node, NODE_CONFIG, ns).entries
+        ):
+            assert not download.done(), "the download ended before it was seen"
+            await asyncio.sleep(0.5)
+        source = ClusterSource(Target(str(node_cluster.kubeconfig)), values=values)
+        app = LlmkubeApp(source=source, refresh_seconds=1.0)
+        states: list[str] = []
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.overview is not None)
+            await pilot.press("colon", *f"cache {ns}", "enter")
+            table = app.query_one("#cache", ResourceTable)
+            deadline = time.monotonic() + 240
+            while not states or states[-1].startswith(("downloading", "not scanned")):
+                assert time.monotonic() < deadline, states
+                if key in table.rows:
+                    state = str(table.get_row(key)[2])
+                    if not states or states[-1] != state:
+                        states.append(state)
+                await asyncio.sleep(0.1)
+        await download
+        took = time.monotonic() - started
+    # Live: percentages that grow, and the end, all without a key pressed.
+    percents = [int(s.split()[1].rstrip("%")) for s in states if s.startswith("downloading ")]
+    assert len(percents) >= 2 and percents == sorted(percents), states
+    assert states[-1] in ("orphan", "complete"), states
+    print(f"download took {took:.1f} s; states seen: {states}")

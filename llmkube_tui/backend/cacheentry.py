@@ -18,7 +18,16 @@ class CacheEntry:
     last_used: str
     users: tuple[str, ...]  # "Model/x", "InferenceService/y", "Deployment/z"
     downloaded: int = 0  # bytes present of a partial download
+    expected: int = 0  # the partial download's full size, when known
     sha256: str = ""
+
+    @property
+    def percent(self) -> int | None:
+        """How far a partial download is, in whole percent (never 100 before
+        it is done)."""
+        if not self.expected:
+            return None
+        return min(99, self.downloaded * 100 // self.expected)
 
     @property
     def in_use_by_service(self) -> bool:
@@ -41,5 +50,6 @@ class CacheEntry:
             last_used=str(meta.get("last_used") or ""),
             users=users,
             downloaded=sum(int(p.get("bytes") or 0) for p in partial),
+            expected=max((int(p.get("size") or 0) for p in partial), default=0),
             sha256=str(meta.get("sha256") or ""),
         )

@@ -391,7 +391,15 @@ class LlmkubeApp(App[None]):
             self.notify(error, title=f"cache scan of {namespace}", severity="error", timeout=10)
         else:
             self.scans[namespace] = listing
+            if any(e.state == "locked" for e in listing.entries):
+                self.set_timer(self.refresh_seconds, lambda: self._follow_download(namespace))
         self._render_all()
+
+    def _follow_download(self, namespace: str) -> None:
+        """A download under way shows live progress while its cache view is
+        open: one more scan pod per refresh period, until it is done."""
+        if self.current_view == "cache" and self.current_namespace == namespace:
+            self._start_scan(namespace, force=True)
 
     # -- access -----------------------------------------------------------------
     @work(thread=True, group="access", exclusive=True)

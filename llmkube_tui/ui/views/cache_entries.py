@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NAMES_WIDTH = 12
 # The fetcher's "locked" means a live download holds the entry's lease.
 _STATE_NAMES = {"locked": "downloading"}
+DOWNLOAD_STATES = ("downloading", "partial")
 
 
 def _names(users: tuple[str, ...], kinds: tuple[str, ...]) -> str:
@@ -34,10 +35,12 @@ def _names(users: tuple[str, ...], kinds: tuple[str, ...]) -> str:
 
 def entry_row(entry: CacheEntry, now: float) -> Row:
     state = _STATE_NAMES.get(entry.state, entry.state)
-    # Of a download under way, what has arrived so far.
-    size = (
-        entry.downloaded if state in ("downloading", "partial") and entry.downloaded else entry.size
-    )
+    size = entry.size
+    if state in DOWNLOAD_STATES and entry.downloaded:
+        # Of a download under way or stopped, what has arrived so far.
+        size = entry.downloaded
+        if entry.percent is not None:
+            state = f"{state} {entry.percent}%"
     return (
         entry.key,
         format_bytes(size),
