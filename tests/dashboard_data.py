@@ -17,6 +17,7 @@ from llmkube_tui.backend.inventory import Listing, ListState
 from llmkube_tui.backend.model import Model
 from llmkube_tui.backend.objectview import Detail, ObjectRef
 from llmkube_tui.backend.overview import NamespaceSummary, Overview
+from llmkube_tui.backend.target import KubeContexts
 from llmkube_tui.cachekey import cache_key
 
 GI = 2**30
@@ -194,6 +195,9 @@ class FixedSource:
 
     def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
         return {a: f"may not create pods/exec in {namespace}" for a in actions if a in DENIED}
+
+    def contexts(self) -> KubeContexts:
+        return KubeContexts(("prod-cluster", "staging-cluster"), "prod-cluster")
 
     def with_context(self, context: str) -> FixedSource:
         raise NotFound(f'context "{context}" does not exist')

@@ -68,6 +68,7 @@ SHOW = {
     "gpus": ["4"],
     "yaml": ["y"],
     "help": ["question_mark"],
+    "contexts": ["colon", *"ctx", "enter"],
 }
 
 
@@ -80,6 +81,8 @@ def _shown(app: LlmkubeApp, view: str) -> bool:
         return app.gpu_nodes is not None
     if view == "yaml":
         return isinstance(app.screen, DetailScreen) and app.screen.loaded
+    if view == "contexts":
+        return app.screen.__class__.__name__ == "ContextScreen"
     return True
 
 
@@ -173,6 +176,14 @@ async def test_views_keys_and_commands_with_fixed_data():
             assert (app.current_view, app.current_namespace) == (view, namespace), text
         await _until(pilot, lambda: app.gpu_nodes is not None)
 
+        # :ctx alone lists the contexts, the current one marked; esc stays.
+        await pilot.press("colon", *"ctx", "enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "ContextScreen")
+        assert app.screen.names == ("prod-cluster", "staging-cluster")
+        assert app.screen.current == "prod-cluster"
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is app.screen_stack[0])
+
         # A bad context keeps the current one and says why.
         await pilot.press("colon", *"ctx nowhere", "enter")
         await _until(pilot, lambda: any("nowhere" in n.message for n in app._notifications))
@@ -222,7 +233,8 @@ def test_commands():
     assert parse_command(":cache ml") == Command("view", view="cache", namespace="ml")
     assert parse_command(":ctx prod") == Command("context", context="prod")
     assert parse_command(":q") == Command("quit")
-    for bad in (":", ":ctx", ":frob", ":ns a b"):
+    assert parse_command(":ctx") == Command("context")
+    for bad in (":", ":frob", ":ns a b"):
         with pytest.raises(ValueError):
             parse_command(bad)
 
@@ -371,6 +383,29 @@ async def test_navigate_filter_refresh_and_quit(
 
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_context_picker_switches_context(
+    kubeconfig: Path, tmp_path: Path, reader: ReaderProcess
+):
+    import yaml
+
+    doc = yaml.safe_load(kubeconfig.read_text())
+    first = doc["contexts"][0]
+    doc["contexts"].append({"name": "zz-second", "context": dict(first["context"])})
+    two = tmp_path / "two.kubeconfig"
+    two.write_text(yaml.safe_dump(doc))
+    app = LlmkubeApp(source=ClusterSource(Target(str(two)), reader=reader))
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.overview is not None)
+        await pilot.press("colon", *"ctx", "enter")
+        await _until(pilot, lambda: app.screen.__class__.__name__ == "ContextScreen")
+        assert app.screen.names == tuple(sorted((first["name"], "zz-second")))
+        assert app.screen.current == first["name"]
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: "ctx: zz-second" in _status(app))
+        await _until(pilot, lambda: app.overview is not None and "connected" in _status(app))
+        assert app.overview.context == "zz-second"
 
 
 async def test_forbidden_lists_show_forbidden(restricted_kubeconfig: Path, reader: ReaderProcess):

@@ -31,7 +31,7 @@ from llmkube_tui.backend.errors import (
     Unauthorized,
     Unreachable,
 )
-from llmkube_tui.backend.target import Target
+from llmkube_tui.backend.target import KubeContexts, Target
 
 # (connect, read) seconds. Every request carries one: a hung API server must
 # never hang the dashboard or a script.
@@ -211,6 +211,25 @@ class Connection:
             if not exist_ok:
                 raise
             return self.get(f"{path}/{body['metadata']['name']}")
+
+
+def list_contexts(target: Target | None = None) -> KubeContexts:
+    """The kubeconfig's contexts, for the operator to pick one (in-cluster
+    there is only "in-cluster")."""
+    target = target or Target()
+    path = target.kubeconfig or os.environ.get("KUBECONFIG") or None
+    default_path = Path.home() / ".kube" / "config"
+    if path is None and not default_path.exists():
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            return KubeContexts(("in-cluster",), "in-cluster")
+        raise ConfigError(f"no kubeconfig found (looked for {default_path})")
+    try:
+        contexts, active = config.list_kube_config_contexts(config_file=path or str(default_path))
+    except (ConfigException, OSError, ValueError, TypeError, KeyError) as err:
+        raise ConfigError(f"cannot load kubeconfig: {err}") from err
+    return KubeContexts(
+        tuple(sorted(str(c["name"]) for c in contexts)), str((active or {}).get("name", ""))
+    )
 
 
 def _incluster_namespace() -> str:

@@ -12,3 +12,11 @@ from dataclasses import dataclass
 class Target:
     kubeconfig: str | None = None
     context: str | None = None
+
+
+@dataclass(frozen=True)
+class KubeContexts:
+    """The contexts a kubeconfig names, and the one it makes current."""
+
+    names: tuple[str, ...]
+    current: str

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from llmkube_tui.backend.inventory import Listing
     from llmkube_tui.backend.objectview import Detail, ObjectRef
     from llmkube_tui.backend.overview import Overview
+    from llmkube_tui.backend.target import KubeContexts
 
 REFRESH_SECONDS = 5.0
 MAX_BACKOFF = 30.0
@@ -177,7 +178,7 @@ class LlmkubeApp(App[None]):
             yield GpuNodesView()
         yield Input(placeholder="filter (esc clears)", id="filter")
         yield Input(
-            placeholder=":ns [NAME]  :cache  :svc  :gpu  :ctx NAME  :q",
+            placeholder=":ns [NAME]  :cache  :svc  :gpu  :ctx [NAME]  :q",
             id="command",
             suggester=SuggestFromList(COMMANDS, case_sensitive=False),
         )
@@ -524,8 +525,10 @@ class LlmkubeApp(App[None]):
             self.exit()
         elif command.verb == "help":
             self.action_help()
-        elif command.verb == "context":
+        elif command.verb == "context" and command.context:
             self._switch_context(self._source, command.context)
+        elif command.verb == "context":
+            self._list_contexts(self._source)
         elif command.verb == "namespace":
             self._set_namespace(command.namespace)
             if command.namespace is not None:
@@ -538,6 +541,28 @@ class LlmkubeApp(App[None]):
             if command.namespace != "":
                 self._set_namespace(command.namespace)
             self._switch(command.view)
+
+    @work(thread=True, group="context", exclusive=True)
+    def _list_contexts(self, source: DataSource) -> None:
+        try:
+            contexts = source.contexts()
+        except Exception as err:  # the message says what is wrong with the kubeconfig
+            self.call_from_thread(self.notify, str(err), title="contexts", severity="error")
+        else:
+            self.call_from_thread(self._pick_context, source, contexts)
+
+    def _pick_context(self, source: DataSource, contexts: KubeContexts) -> None:
+        from llmkube_tui.ui.screens.contexts import ContextScreen
+
+        if source is not self._source:
+            return
+        current = self.query_one(StatusBar).context
+
+        def chosen(name: str | None) -> None:
+            if name and name != current:
+                self._switch_context(self._source, name)
+
+        self.push_screen(ContextScreen(contexts.names, current), chosen)
 
     @work(thread=True, group="context", exclusive=True)
     def _switch_context(self, source: DataSource, context: str) -> None:

@@ -1,6 +1,7 @@
 """The `:` prompt, k9s style: `:ns`, `:cache`, `:svc`, `:gpu` jump to a
 view (with a namespace after them, in that namespace), `:ns NAME` switches
-the namespace, `:ctx NAME` the kubeconfig context, `:q` quits."""
+the namespace, `:ctx NAME` the kubeconfig context (`:ctx` alone lists them),
+`:q` quits."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def parse_command(text: str) -> Command:
     """ValueError with a message the prompt can show for anything else."""
     words = text.strip().removeprefix(":").split()
     if not words:
-        raise ValueError("empty command: try :ns, :cache, :svc, :gpu or :ctx NAME")
+        raise ValueError("empty command: try :ns, :cache, :svc, :gpu or :ctx [NAME]")
     verb, args = words[0].lower(), words[1:]
     if len(args) > 1:
         raise ValueError(f":{verb} takes one argument at most, got {' '.join(args)}")
@@ -54,11 +55,10 @@ def parse_command(text: str) -> Command:
             return Command("namespace", namespace=namespace)
         return Command("view", view=VIEWS[verb], namespace=namespace)
     if verb in CONTEXT:
-        if not arg:
-            raise ValueError(":ctx needs a context name (from the kubeconfig)")
+        # Without a name, a list of the kubeconfig's contexts to pick from.
         return Command("context", context=arg)
     if verb in QUIT and not arg:
         return Command("quit")
     if verb in HELP and not arg:
         return Command("help")
-    raise ValueError(f"unknown command :{verb} (try :ns, :cache, :svc, :gpu, :ctx NAME, :q)")
+    raise ValueError(f"unknown command :{verb} (try :ns, :cache, :svc, :gpu, :ctx [NAME], :q)")

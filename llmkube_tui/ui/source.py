@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from llmkube_tui.backend.inventory import Listing
     from llmkube_tui.backend.objectview import Detail, ObjectRef
     from llmkube_tui.backend.overview import Overview
-    from llmkube_tui.backend.target import Target
+    from llmkube_tui.backend.target import KubeContexts, Target
 
 # A scan pod that has not finished by then will not: most often no node can
 # run it. A script waits longer; a dashboard says so and moves on.
@@ -56,6 +56,8 @@ class DataSource(Protocol):
         """Why RBAC refuses each of `actions` in `namespace` (the ones
         allowed are absent)."""
         ...
+
+    def contexts(self) -> KubeContexts: ...
 
     def with_context(self, context: str) -> DataSource:
         """The same cluster list under another kubeconfig context, connected
@@ -137,6 +139,11 @@ class DirectReads:
         from llmkube_tui.backend.access import denied_actions
 
         return denied_actions(self._conn(), namespace, actions)
+
+    def contexts(self) -> KubeContexts:
+        from llmkube_tui.backend.connection import list_contexts
+
+        return list_contexts(self.target)
 
 
 ReadsKey = tuple["Target", "Path | None", float]
@@ -256,6 +263,10 @@ class ClusterSource:
 
     def denied_actions(self, namespace: str, actions: tuple[str, ...]) -> dict[str, str]:
         result: dict[str, str] = self._read("denied_actions", namespace, actions)
+        return result
+
+    def contexts(self) -> KubeContexts:
+        result: KubeContexts = self._read("contexts")
         return result
 
     def with_context(self, context: str) -> ClusterSource:

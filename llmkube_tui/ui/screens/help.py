@@ -33,7 +33,7 @@ COMMANDS = (
     (":cache [NAME]", "cache entries"),
     (":svc [NAME|-A]", "inference services"),
     (":gpu", "GPU nodes"),
-    (":ctx NAME", "switch context"),
+    (":ctx [NAME]", "switch context"),
     (":q", "quit"),
 )
 
