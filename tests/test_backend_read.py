@@ -10,7 +10,7 @@ import pytest
 from llmkube_tui.backend.cachevolume import CLAIM_NAME, volume_manifest
 from llmkube_tui.backend.connection import Connection
 from llmkube_tui.backend.deploy import DeployRequest, model_object
-from llmkube_tui.backend.errors import ConfigError, Invalid, Unreachable
+from llmkube_tui.backend.errors import ConfigError, Invalid, NotFound, Unreachable
 from llmkube_tui.backend.inventory import (
     ListState,
     list_cache_volumes,
@@ -121,3 +121,34 @@ def test_missing_kubeconfig_is_a_config_error(tmp_path: Path):
 def test_malformed_cache_size_fails_before_any_call():
     with pytest.raises(ValueError, match="not a size"):
         volume_manifest("x", CacheSettings(size="100 gigs"))
+
+
+def test_fetcher_configmap_updated_by_many_at_once(admin: Connection, kubeconfig: Path):
+    """Pods and operators bringing an old fetcher up to date at the same
+    time: the writes that lose the race read again instead of failing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llmkube_tui.backend.fetcherbundle import (
+        CONFIGMAP,
+        configmap_manifest,
+        ensure_fetcher_configmap,
+    )
+
+    ns = "fetcher-race"
+    admin.create("/api/v1/namespaces", {"metadata": {"name": ns}}, exist_ok=True)
+    path = f"/api/v1/namespaces/{ns}/configmaps"
+    wanted = configmap_manifest(ns)["metadata"]["annotations"]["llmkube.dev/fetcher-digest"]
+    for _ in range(3):
+        stale = configmap_manifest(ns)
+        stale["metadata"]["annotations"]["llmkube.dev/fetcher-digest"] = "old"
+        try:
+            current = admin.get(f"{path}/{CONFIGMAP}")
+            stale["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            admin.request("PUT", f"{path}/{CONFIGMAP}", body=stale)
+        except NotFound:
+            admin.create(path, stale)
+        conns = [Connection.open(Target(str(kubeconfig))) for _ in range(8)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda c: ensure_fetcher_configmap(c, ns), conns))
+        annotations = admin.get(f"{path}/{CONFIGMAP}")["metadata"]["annotations"]
+        assert annotations["llmkube.dev/fetcher-digest"] == wanted

@@ -22,6 +22,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from llmkube_tui.backend.errors import (
     BackendError,
+    BadGateway,
     ConfigError,
     Conflict,
     Forbidden,
@@ -45,6 +46,9 @@ _STATUS_ERRORS: dict[int, type[BackendError]] = {
     409: Conflict,
     410: Gone,
     422: Invalid,
+    502: BadGateway,
+    503: BadGateway,
+    504: BadGateway,
 }
 
 

@@ -47,5 +47,10 @@ class Failed(BackendError):
     """A pod or Job of ours ended in failure; the message says why."""
 
 
+class BadGateway(BackendError):
+    """The API server's proxy reached nothing behind it (HTTP 502, 503, 504
+    on a call that passes through to a service or pod)."""
+
+
 class Gone(BackendError):
     """A watch or list continuation expired (HTTP 410): list again."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from llmkube_tui.backend.connection import Connection
 
 CONFIGMAP = "llmkube-fetcher"
+UPDATE_ATTEMPTS = 5
 MOUNT_PATH = "/opt/llmkube-fetcher"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "llmkube-tui")
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -53,13 +54,24 @@ def ensure_fetcher_configmap(conn: Connection, namespace: str) -> None:
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     try:
         conn.request("POST", path, body=manifest)
+        return
     except Conflict:
+        pass
+    wanted = manifest["metadata"]["annotations"]["llmkube.dev/fetcher-digest"]
+    # Several pods or operators may bring it up to date at once: a write that
+    # lost the race reads again and finds the work done, or tries again.
+    for attempt in range(UPDATE_ATTEMPTS):
         current = conn.get(f"{path}/{CONFIGMAP}")
-        wanted = manifest["metadata"]["annotations"]["llmkube.dev/fetcher-digest"]
         have = (current["metadata"].get("annotations") or {}).get("llmkube.dev/fetcher-digest")
-        if have != wanted:
-            manifest["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if have == wanted:
+            return
+        manifest["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        try:
             conn.request("PUT", f"{path}/{CONFIGMAP}", body=manifest)
+            return
+        except Conflict:
+            if attempt == UPDATE_ATTEMPTS - 1:
+                raise
 
 
 def fetcher_command(subcommand: str, *args: str) -> list[str]:

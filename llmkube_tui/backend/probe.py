@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmkube_tui.backend.connection import Connection
-from llmkube_tui.backend.errors import BackendError, Failed, Forbidden, NotFound
+from llmkube_tui.backend.errors import BadGateway, Failed, Forbidden, NotFound
 
 DEFAULT_PROMPT = "The model cache"
 
@@ -61,11 +61,9 @@ def probe(
         ) from err
     except NotFound as err:
         raise NotFound(f"service {service} in {namespace} has no /completion: {err}") from err
-    except BackendError as err:
-        if type(err) is BackendError:
-            # The proxy's own 502/503: no ready endpoint, or the server died.
-            raise Failed(f"service {service} in {namespace} did not answer: {err}") from err
-        raise
+    except BadGateway as err:
+        # No ready endpoint behind the proxy, or the server died.
+        raise Failed(f"service {service} in {namespace} did not answer: {err}") from err
     latency = time.monotonic() - started
     if not isinstance(answer, dict) or "content" not in answer:
         raise Failed(f"service {service} in {namespace} answered without a completion")
