@@ -241,6 +241,9 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
         if args.all_namespaces
         else [list_entries(conn, config, args.namespace or conn.namespace)]
     )
+    # Every namespace that could be read is listed; one that could not
+    # makes the exit status say so, for scripts.
+    failed = 1 if any(li.error for li in listings) else 0
     if args.output == "json":
         print(
             json.dumps(
@@ -257,7 +260,7 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
                 indent=2,
             )
         )
-        return 0
+        return failed
     header = ("NAMESPACE", "CACHE KEY", "SIZE", "MODELS", "SOURCE", "STATE")
     rows: list[tuple[str, ...]] = []
     total = count = 0
@@ -285,7 +288,7 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     _print_table(header, rows)
     capacity = sum((li.volume.capacity_bytes or 0) for li in listings if li.volume)
     print(f"\nTotal: {count} entries, {format_bytes(total)} used of {format_bytes(capacity)}")
-    return 0
+    return failed
 
 
 def cmd_cache_preload(args: argparse.Namespace) -> int:

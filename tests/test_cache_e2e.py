@@ -337,3 +337,39 @@ def test_the_cli_as_the_readme_shows_it(
     out = _cli(node_cluster, values, "cache", "preload", source, "--dir", str(local))
     assert out.returncode == 0, out.stderr
     assert (local / cache_key(source) / "model.gguf").stat().st_size == MODEL_SIZE
+
+
+def test_cache_list_all_names_a_failed_scan_and_lists_the_rest(
+    node_cluster: LocalCluster, node: Connection, origin: Origin, tmp_path: Path
+):
+    from llmkube_tui.backend.cachevolume import ensure_cache_volume
+    from llmkube_tui.backend.preload import preload
+
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "modelCache: {size: 2Gi}\nmode: standalone\n"
+        f"images: {{fetcher: '{PYTHON_IMAGE}', pullPolicy: Never}}\n"
+    )
+    good = ensure_namespace(node, "e2e-list-good")
+    source = origin.source("model-0.gguf") + "?list-all"
+    preload(node, CONFIG, good, source)
+    bad = ensure_namespace(node, "e2e-list-bad")
+    ensure_cache_volume(node, bad, CONFIG.cache)
+    # A quota of no pods: the scan pod is refused at once, a real failure.
+    quotas = f"/api/v1/namespaces/{bad}/resourcequotas"
+    node.create(quotas, {"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}})
+    try:
+        wait_for(node, f"{quotas}/no-pods", lambda q: bool(q.get("status", {}).get("hard")))
+        out = _cli(node_cluster, values, "cache", "list", "-A")
+        assert out.returncode == 1, out.stderr
+        assert "Traceback" not in out.stderr
+        assert f"{bad}: forbidden" in out.stderr and "exceeded quota" in out.stderr
+        assert cache_key(source) in out.stdout and "Total:" in out.stdout
+        out = _cli(node_cluster, values, "cache", "list", "-A", "-o", "json")
+        assert out.returncode == 1
+        listings = {li["namespace"]: li for li in json.loads(out.stdout)}
+        assert "exceeded quota" in listings[bad]["error"]
+        assert listings[good]["error"] == ""
+        assert [e["key"] for e in listings[good]["entries"]] == [cache_key(source)]
+    finally:
+        node.request("DELETE", f"{quotas}/no-pods")
