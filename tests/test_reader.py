@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,16 @@ def test_the_reader_ends_when_the_dashboard_closes_it():
         time.sleep(0.05)
     else:
         pytest.fail("the reader outlived its dashboard")
+
+
+def test_what_the_reader_sends_back_imports_without_the_kubernetes_client():
+    # Unpickling an overview or a scan imports their modules in the dashboard.
+    code = (
+        "import sys, llmkube_tui.backend.overview, llmkube_tui.backend.gpunode, "
+        "llmkube_tui.backend.objectview; print('kubernetes' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # -- the dashboard's reads through it, on the real API server -------------------------

@@ -5,7 +5,10 @@ and the first one also imports the kubernetes client: Python work that
 holds the GIL the event loop needs to paint and answer keys. A reader
 process, forked at start-up before Textual or any thread exists, does that
 work on the other core and sends back the plain dataclasses, pickled, which
-cost a few tens of milliseconds to take in.
+cost a few tens of milliseconds to take in. That holds only while the
+modules of those dataclasses import without the kubernetes client (they
+name Connection for type checking only): unpickling the first overview
+would otherwise import it here, 0.3 s of the start-up.
 
 Requests carry an id and run on a small pool in the reader, so a scan pod
 that takes a minute never holds up the next refresh. When the reader is
@@ -30,7 +33,6 @@ from typing import Any
 
 _HEADER = struct.Struct("!Q")
 WORKERS = 4
-BUFFER = 8 << 20
 
 
 class ReaderGone(Exception):
@@ -83,13 +85,6 @@ class ReaderProcess:
         if not hasattr(os, "fork"):
             return None
         ours, theirs = socket.socketpair()
-        for sock in (ours, theirs):
-            # A reply of a few megabytes then crosses in one or two reads.
-            # Each read is a wait for the GIL, which the starting dashboard
-            # holds for up to a switch interval: with the default buffers
-            # the first overview took 0.3 s to cross, now tens of ms.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUFFER)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BUFFER)
         try:
             pid = os.fork()
         except OSError:
