@@ -45,7 +45,7 @@ async def _until(pilot, check: Callable[[], bool], timeout: float = 15.0) -> Non
 
 
 def _keys(table: ResourceTable) -> list[str | None]:
-    return [r.key.value for r in table.ordered_rows]
+    return table.ordered_keys
 
 
 def _title(app: LlmkubeApp, view: str) -> str:
@@ -527,4 +527,37 @@ async def test_a_cell_that_grows_widens_its_column():
         await pilot.pause()
         table.sync({"a": ("svc", "miss")})
         await pilot.pause()
-        assert table.columns["HIT"].content_width >= len("miss")
+        assert table.column_width("HIT") >= len("miss")
+
+
+async def test_large_table_moves_sorts_and_keeps_the_selection():
+    from textual.app import App, ComposeResult
+
+    chosen: list[str] = []
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ResourceTable(("NAME", "SIZE"))
+
+        def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
+            chosen.append(event.key)
+
+    rows = {f"r{i:04d}": (f"r{i:04d}", f"{i} MiB") for i in range(5000)}
+    async with Host().run_test(size=(80, 24)) as pilot:
+        table = pilot.app.query_one(ResourceTable)
+        table.focus()
+        table.sync(rows)
+        await pilot.press("end")
+        assert table.selected_key == "r4999"
+        # The last row is on screen: the view followed the cursor.
+        assert table.scroll_y >= 5000 - table.scrollable_content_region.height
+        await pilot.press("home", "down", "down", "enter")
+        assert table.selected_key == "r0002" and chosen == ["r0002"]
+        # Sizes sort by value, not text: 1000 MiB after 999 MiB.
+        table.sort_by(1, reverse=True)
+        assert table.ordered_keys[:2] == ["r4999", "r4998"]
+        assert table.selected_key == "r0002"
+        # Its row gone, the cursor stays where it was, on the next row.
+        index = table.cursor_row
+        table.sync({k: v for k, v in rows.items() if k != "r0002"})
+        assert table.cursor_row == index and table.selected_key == "r0001"

@@ -20,7 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input
+from textual.widgets import ContentSwitcher, Footer, Input
 
 from llmkube_tui.backend.target import Target
 from llmkube_tui.resources import resource_path
@@ -35,6 +35,7 @@ from llmkube_tui.ui.views.cache_entries import CacheEntriesView
 from llmkube_tui.ui.views.gpu_nodes import GpuNodesView
 from llmkube_tui.ui.views.namespaces import NamespacesView
 from llmkube_tui.ui.views.services import ServicesView
+from llmkube_tui.ui.widgets.resource_table import ResourceTable
 from llmkube_tui.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -447,18 +448,13 @@ class LlmkubeApp(App[None]):
             # Their extra lists are read for the open view only: load now.
             self.action_refresh()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
-        if (
-            event.data_table.id == "namespaces"
-            and key is not None
-            and key != self.current_namespace
-        ):
-            self._set_namespace(key)
+    def on_resource_table_row_highlighted(self, event: ResourceTable.RowHighlighted) -> None:
+        if event.table.id == "namespaces" and event.key != self.current_namespace:
+            self._set_namespace(event.key)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "namespaces" and event.row_key.value is not None:
-            self._set_namespace(event.row_key.value)
+    def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
+        if event.table.id == "namespaces":
+            self._set_namespace(event.key)
             self._switch("cache")
 
     def action_go_back(self) -> None:

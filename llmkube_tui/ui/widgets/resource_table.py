@@ -1,7 +1,12 @@
-"""A DataTable whose rows are kept in sync by key.
+"""A table of rows kept in sync by key, drawing only the rows on screen.
 
-DataTable.clear() throws away the cursor and the scroll position; a refresh
-that rebuilt the table would make the selection jump every few seconds.
+Textual's DataTable measures and stores every cell as it is added: opening
+5,000 inference services took 1.0-1.3 s of the event loop here, and a
+refresh that changed many cells cost as much again. This table keeps the
+rows as plain strings and paints the visible lines from them (the Line
+API), so a refresh costs a comparison, a sort and the column widths: tens
+of milliseconds for thousands of rows. A refresh never moves the cursor off
+its row or the view off its place.
 """
 
 from __future__ import annotations
@@ -9,9 +14,15 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 Row = tuple[str, ...]
 SortValue = tuple[int, float, str]
@@ -22,6 +33,8 @@ _FRACTION = re.compile(r"^([0-9]+)/([0-9]+)$")
 _PERCENT = re.compile(r"([0-9]+)%$")
 _AGE = re.compile(r"^([0-9]+)([smhd])$")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Blank columns either side of every cell, as DataTable draws them.
+PADDING = 1
 
 
 def sort_value(cell: str) -> SortValue:
@@ -45,87 +58,242 @@ def sort_value(cell: str) -> SortValue:
         return (2, 0.0, text.lower())
 
 
-class ResourceTable(DataTable[str]):
+class ResourceTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "resource-table--header",
+        "resource-table--cursor",
+    }
+    DEFAULT_CSS = """
+    ResourceTable {
+        background: $surface;
+        color: $foreground;
+        & > .resource-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+        &:ansi > .resource-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .resource-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .resource-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+    }
+    """
+    # k9s's keys beside the arrows: j/k move, g/G jump to the ends.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "ends(0)", "Top", show=False),
+        Binding("end,G", "ends(1)", "Bottom", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+        Binding("enter", "choose", "Select", show=False),
     ]
 
-    def __init__(self, columns: tuple[str, ...], **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+    class RowHighlighted(Message):
+        """The cursor is on another row."""
+
+        def __init__(self, table: ResourceTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
+
+    class RowSelected(Message):
+        """enter, or a click on the row under the cursor."""
+
+        def __init__(self, table: ResourceTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
+
+    def __init__(self, columns: tuple[str, ...], *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self._column_names = columns
         self.sort_column = 0
         self.sort_reverse = False
-        # What each row shows, to compare a refresh against without asking
-        # the DataTable cell by cell.
         self._cells: dict[str, Row] = {}
+        self._order: list[str] = []
+        self._index: dict[str, int] = {}
+        self._widths = [cell_len(name) for name in columns]
+        self.cursor_row = 0
+        self._highlighted: str | None = None
 
+    # -- what the views and tests read --------------------------------------
     @property
     def column_names(self) -> tuple[str, ...]:
         return self._column_names
 
-    def on_mount(self) -> None:
-        for name in self._column_names:
-            self.add_column(name, key=name)
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def rows(self) -> dict[str, Row]:
+        return self._cells
+
+    @property
+    def ordered_keys(self) -> list[str]:
+        return list(self._order)
+
+    def get_row(self, key: str) -> list[str]:
+        return list(self._cells[key])
+
+    def column_width(self, name: str) -> int:
+        """Characters of the widest cell of a column, or of its name."""
+        return self._widths[self._column_names.index(name)]
 
     @property
     def selected_key(self) -> str | None:
-        if not self.row_count:
+        if not self._order:
             return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except RowDoesNotExist:
-            return None
-        return key.value
+        return self._order[min(self.cursor_row, len(self._order) - 1)]
 
-    def select(self, key: str) -> bool:
-        """Put the cursor on the row of `key`; False when there is none."""
-        try:
-            index = self.get_row_index(key)
-        except RowDoesNotExist:
-            return False
-        self.move_cursor(row=index, animate=False)
-        return True
-
-    def _order(self, cells: Row) -> tuple[SortValue, Row]:
-        return (sort_value(cells[self.sort_column]), cells)
+    # -- changing the rows ------------------------------------------------------
+    def sync(self, rows: dict[str, Row]) -> None:
+        """Show `rows`, in the sort order; the selected row stays selected
+        (the cursor moves on only when its row is gone)."""
+        selected = self.selected_key
+        if rows != self._cells:
+            self._cells = dict(rows)
+            self._widths = [
+                max([cell_len(name), *(cell_len(r[i]) for r in rows.values())])
+                for i, name in enumerate(self._column_names)
+            ]
+            self._sort()
+        self._place_cursor(selected)
 
     def sort_by(self, column: int, reverse: bool) -> None:
         """Order rows by one column (ties by the whole row), keeping the
         selected row selected."""
+        selected = self.selected_key
         self.sort_column = column % len(self._column_names)
         self.sort_reverse = reverse
-        selected = self.selected_key
-        self.sort(key=self._order, reverse=reverse)
-        if selected is not None:
-            self.select(selected)
+        self._sort()
+        self._place_cursor(selected, scroll=True)
 
-    def sync(self, rows: dict[str, Row]) -> None:
-        """Make the table show `rows`, in the sort order, touching only what
-        changed: a refresh that changed nothing costs a comparison per row."""
-        selected = self.selected_key
-        shown = self._cells
-        changed = False
-        for key in shown.keys() - rows.keys():
-            self.remove_row(key)
-            changed = True
-        for key, cells in rows.items():
-            before = shown.get(key)
-            if before is None:
-                self.add_row(*cells, key=key)
-                changed = True
-            elif before != cells:
-                for column, old, new in zip(self._column_names, before, cells, strict=False):
-                    if old != new:
-                        # A cell that grows ("-" to "miss") widens its column.
-                        self.update_cell(key, column, new, update_width=True)
-                changed = True
-        self._cells = dict(rows)
-        if changed:
-            wanted = sorted(rows, key=lambda k: self._order(rows[k]), reverse=self.sort_reverse)
-            if [row.key.value for row in self.ordered_rows] != wanted:
-                self.sort(key=self._order, reverse=self.sort_reverse)
-        if selected in rows:
-            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+    def select(self, key: str) -> bool:
+        """Put the cursor on the row of `key`; False when there is none."""
+        if key not in self._index:
+            return False
+        self._move_to(self._index[key])
+        return True
+
+    def _sort(self) -> None:
+        column = self.sort_column
+        cells = self._cells
+        self._order = sorted(
+            cells,
+            key=lambda k: (sort_value(cells[k][column]), cells[k]),
+            reverse=self.sort_reverse,
+        )
+        self._index = {key: i for i, key in enumerate(self._order)}
+        width = sum(w + 2 * PADDING for w in self._widths)
+        self.virtual_size = Size(width, len(self._order) + 1)
+        self.refresh()
+
+    def _place_cursor(self, selected: str | None, *, scroll: bool = False) -> None:
+        if selected in self._index:
+            self.cursor_row = self._index[selected]
+        else:
+            self.cursor_row = max(0, min(self.cursor_row, len(self._order) - 1))
+        if scroll:
+            self._scroll_to_cursor()
+        self._announce()
+        self.refresh()
+
+    def _move_to(self, row: int) -> None:
+        if not self._order:
+            return
+        self.cursor_row = max(0, min(row, len(self._order) - 1))
+        self._scroll_to_cursor()
+        self._announce()
+        self.refresh()
+
+    def _announce(self) -> None:
+        key = self.selected_key
+        if key is not None and key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.RowHighlighted(self, key))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    # -- keys and mouse ---------------------------------------------------------
+    def action_cursor(self, step: int) -> None:
+        self._move_to(self.cursor_row + step)
+
+    def action_page(self, direction: int) -> None:
+        page = max(1, self.scrollable_content_region.height - 1)
+        self._move_to(self.cursor_row + direction * page)
+
+    def action_ends(self, end: int) -> None:
+        self._move_to(len(self._order) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        row = round(self.scroll_y) + event.y - 1
+        if row >= len(self._order):
+            return
+        if row == self.cursor_row:
+            self.action_choose()
+        else:
+            self._move_to(row)
+
+    # -- painting ---------------------------------------------------------------
+    def _line(self, cells: Row | tuple[str, ...], style: Style) -> Strip:
+        pad = " " * PADDING
+        text = "".join(
+            f"{pad}{cell}{' ' * (width - cell_len(cell))}{pad}"
+            for cell, width in zip(cells, self._widths, strict=False)
+        )
+        return Strip([Segment(text, style)], cell_len(text))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        scroll_x = round(self.scroll_x)
+        if y == 0:
+            style = base + self.get_component_rich_style("resource-table--header")
+            strip = self._line(self._column_names, style)
+        else:
+            row = round(self.scroll_y) + y - 1
+            if row >= len(self._order):
+                return Strip.blank(width, base)
+            style = base
+            if row == self.cursor_row:
+                style = base + self.get_component_rich_style("resource-table--cursor")
+            strip = self._line(self._cells[self._order[row]], style)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
