@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from llmkube_tui.backend.target import KubeContexts
 
 REFRESH_SECONDS = 5.0
+ACCESS_DELAY = 0.3
 MAX_BACKOFF = 30.0
 
 
@@ -142,6 +143,7 @@ class LlmkubeApp(App[None]):
         # the API server when the namespace changes and on ctrl+r.
         self.denied: dict[str, str] = {}
         self._access_namespace: str | None = None
+        self._access_timer: Timer | None = None
 
     # -- what the action screens use ---------------------------------------
     def connection(self) -> Connection | None:
@@ -423,8 +425,14 @@ class LlmkubeApp(App[None]):
         if namespace != self._access_namespace:
             self.denied = {}
             self._access_namespace = namespace
+            if self._access_timer is not None:
+                self._access_timer.stop()
             if namespace:
-                self._check_access(self._source, namespace)
+                # Asked once the cursor rests: an operator holding a key down
+                # crosses dozens of namespaces, each a dozen access reviews.
+                self._access_timer = self.set_timer(
+                    ACCESS_DELAY, lambda: self._check_access(self._source, namespace)
+                )
         if render:
             self._render_current()
 

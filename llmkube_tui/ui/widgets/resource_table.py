@@ -139,6 +139,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self._widths = [cell_len(name) for name in columns]
         self.cursor_row = 0
         self._highlighted: str | None = None
+        # (plain, header, cursor): computing a style walks the CSS, and a
+        # frame paints every visible line.
+        self._styles: tuple[Style, Style, Style] | None = None
 
     # -- what the views and tests read --------------------------------------
     @property
@@ -226,10 +229,17 @@ class ResourceTable(ScrollView, can_focus=True):
     def _move_to(self, row: int) -> None:
         if not self._order:
             return
+        before, top = self.cursor_row, round(self.scroll_y)
         self.cursor_row = max(0, min(row, len(self._order) - 1))
         self._scroll_to_cursor()
         self._announce()
-        self.refresh()
+        if round(self.scroll_y) == top:
+            # A key press repaints two lines, not the screen (line 0 is
+            # the header).
+            self.refresh_line(before + 1)
+            self.refresh_line(self.cursor_row + 1)
+        else:
+            self.refresh()
 
     def _announce(self) -> None:
         key = self.selected_key
@@ -281,19 +291,31 @@ class ResourceTable(ScrollView, can_focus=True):
         )
         return Strip([Segment(text, style)], cell_len(text))
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _line_styles(self) -> tuple[Style, Style, Style]:
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = (
+                base,
+                base + self.get_component_rich_style("resource-table--header"),
+                base + self.get_component_rich_style("resource-table--cursor"),
+            )
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base, header, cursor = self._line_styles()
         scroll_x = round(self.scroll_x)
         if y == 0:
-            style = base + self.get_component_rich_style("resource-table--header")
+            style = header
             strip = self._line(self._column_names, style)
         else:
             row = round(self.scroll_y) + y - 1
             if row >= len(self._order):
                 return Strip.blank(width, base)
-            style = base
-            if row == self.cursor_row:
-                style = base + self.get_component_rich_style("resource-table--cursor")
+            style = cursor if row == self.cursor_row else base
             strip = self._line(self._cells[self._order[row]], style)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, style)
