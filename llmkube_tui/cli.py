@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -512,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     source.prefetch()
 
+    # A key's frame is painted at the next tick of Textual's screen timer:
+    # at 120 ticks a second it waits 4 ms on average instead of 8.
+    os.environ.setdefault("TEXTUAL_FPS", "120")
     from textual.app import InvalidThemeError
 
     from llmkube_tui.ui.app import LlmkubeApp
