@@ -59,6 +59,8 @@ def _status(app: LlmkubeApp) -> str:
 # -- snapshots: every view, two sizes, default theme and NO_COLOR --------------
 async def _fixed_loaded(pilot) -> None:
     await _until(pilot, lambda: pilot.app.overview is not None)
+    # The access check of the first namespace: help marks what it refuses.
+    await _until(pilot, lambda: bool(pilot.app.denied))
 
 
 SHOW = {
