@@ -12,13 +12,10 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import urllib3
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from llmkube_tui.backend.errors import (
     BackendError,
@@ -33,6 +30,11 @@ from llmkube_tui.backend.errors import (
     Unreachable,
 )
 from llmkube_tui.backend.target import KubeContexts, Target
+
+if TYPE_CHECKING:
+    from kubernetes import client
+
+    from llmkube_tui.backend.directhttp import DirectTransport
 
 # (connect, read) seconds. Every request carries one: a hung API server must
 # never hang the dashboard or a script.
@@ -54,18 +56,54 @@ _STATUS_ERRORS: dict[int, type[BackendError]] = {
 
 class Connection:
     def __init__(
-        self, api_client: client.ApiClient, context: str, server: str, namespace: str = "default"
+        self,
+        api_client: client.ApiClient | None,
+        context: str,
+        server: str,
+        namespace: str = "default",
+        direct: DirectTransport | None = None,
     ) -> None:
-        self.api_client = api_client
+        """One of `api_client` (the kubernetes client: everything) and
+        `direct` (plain requests, see open_for_reading)."""
+        self._api_client = api_client
+        self._direct = direct
         self.context = context
         self.server = server
         # The context's namespace: where a user who may not list namespaces works.
         self.namespace = namespace
 
+    @property
+    def api_client(self) -> client.ApiClient:
+        """The kubernetes client, for what plain requests cannot do (exec,
+        port-forward)."""
+        if self._api_client is None:
+            raise BackendError("internal: a connection for reading cannot stream or exec")
+        return self._api_client
+
+    @classmethod
+    def open_for_reading(cls, target: Target | None = None) -> Connection:
+        """A connection for requests and lists that, for the common
+        kubeconfig, never imports the kubernetes client (0.4 s before the
+        first request); any other kubeconfig gets open()."""
+        from llmkube_tui.backend.directhttp import DirectTransport
+        from llmkube_tui.backend.kubeconfig import simple_access
+
+        access = simple_access(target or Target())
+        if access is None:
+            return cls.open(target)
+        try:
+            direct = DirectTransport(access)
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+            raise ConfigError(f"cannot load kubeconfig: {err}") from err
+        return cls(None, access.context, access.server, access.namespace, direct=direct)
+
     @classmethod
     def open(cls, target: Target | None = None) -> Connection:
         """Kubeconfig (flag, $KUBECONFIG, ~/.kube/config) first, then the
         in-cluster service account, as kubectl does."""
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
         target = target or Target()
         cfg = client.Configuration()
         kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG") or None
@@ -99,7 +137,10 @@ class Connection:
         return cls(client.ApiClient(cfg), context, str(cfg.host), namespace)
 
     def close(self) -> None:
-        self.api_client.close()
+        if self._direct is not None:
+            self._direct.close()
+        if self._api_client is not None:
+            self._api_client.close()
 
     def request(
         self,
@@ -142,6 +183,17 @@ class Connection:
         body: Any,
         timeout: tuple[float, float] | float,
     ) -> tuple[int, bytes, float | None]:
+        if self._direct is not None:
+            try:
+                status, data, retry_after = self._direct.call(method, path, headers, body, timeout)
+            except (urllib3.exceptions.HTTPError, OSError) as err:
+                raise Unreachable(
+                    f"cannot reach the API server at {self.server}: {_reason(err)}"
+                ) from err
+            seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+            return status, data, seconds
+        from kubernetes.client.exceptions import ApiException
+
         try:
             serialized = self.api_client.param_serialize(
                 method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
@@ -220,6 +272,9 @@ class Connection:
 def list_contexts(target: Target | None = None) -> KubeContexts:
     """The kubeconfig's contexts, for the operator to pick one (in-cluster
     there is only "in-cluster")."""
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
     target = target or Target()
     path = target.kubeconfig or os.environ.get("KUBECONFIG") or None
     default_path = Path.home() / ".kube" / "config"

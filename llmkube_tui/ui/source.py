@@ -74,6 +74,7 @@ class DirectReads:
     values: Path | None = None
     scan_timeout: float = SCAN_TIMEOUT
     _connection: Connection | None = None
+    _reading: Connection | None = None
     _config: Config | None = None
 
     def connection(self) -> Connection | None:
@@ -97,9 +98,15 @@ class DirectReads:
         return self._config
 
     def overview(self) -> Overview:
+        """The refresh everything waits on: read over plain HTTPS where the
+        kubeconfig allows, without importing the kubernetes client."""
         from llmkube_tui.backend.overview import load_overview
 
-        return load_overview(self._conn())
+        if self._reading is None:
+            from llmkube_tui.backend.connection import Connection
+
+            self._reading = Connection.open_for_reading(self.target)
+        return load_overview(self._reading)
 
     def gpu_nodes(self) -> Listing[GpuNode]:
         from llmkube_tui.backend.errors import Forbidden
