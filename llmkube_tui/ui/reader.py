@@ -1,8 +1,8 @@
 """The dashboard's reads, done in a process of their own.
 
 On a large cluster a refresh is megabytes of JSON decoded into dataclasses,
-and the first one also imports the kubernetes client: Python work that
-holds the GIL the event loop needs to paint and answer keys. A reader
+and the first one also imports the modules that reach the cluster: Python
+work that holds the GIL the event loop needs to paint and answer keys. A reader
 process, forked at start-up before Textual or any thread exists, does that
 work on the other core and sends back the plain dataclasses, pickled, which
 cost a few tens of milliseconds to take in. That holds only while the

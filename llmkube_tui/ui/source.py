@@ -1,11 +1,12 @@
 """Where the dashboard's data comes from.
 
 The app calls a DataSource from worker threads only. ClusterSource talks to
-a real cluster: its reads go to the reader process (see reader.py), where
-the kubernetes client is imported and the lists decoded, and come back as
-plain dataclasses; this process imports the client only for the actions,
-in the background once the first data is on screen. Tests give the app a
-source of fixed dataclasses instead, for snapshots that do not move.
+a real cluster: its reads go to the reader process (see reader.py), which
+lists the overview over plain HTTPS for the common kubeconfig (see
+backend/kubeconfig.py) and imports the kubernetes client only for the
+other reads. This process imports the client only for the actions, in the
+background once the first data is on screen. Tests give the app a source
+of fixed dataclasses instead, for snapshots that do not move.
 """
 
 from __future__ import annotations
@@ -97,16 +98,25 @@ class DirectReads:
             self._config = load_config(self.values)
         return self._config
 
+    def prepare(self) -> None:
+        """What the first overview needs before its first request: the
+        modules and the connection."""
+        self._reader_conn()
+
+    def _reader_conn(self) -> Connection:
+        if self._reading is None:
+            from llmkube_tui.backend.connection import Connection
+            from llmkube_tui.backend.overview import load_overview  # noqa: F401
+
+            self._reading = Connection.open_for_reading(self.target)
+        return self._reading
+
     def overview(self) -> Overview:
         """The refresh everything waits on: read over plain HTTPS where the
         kubeconfig allows, without importing the kubernetes client."""
         from llmkube_tui.backend.overview import load_overview
 
-        if self._reading is None:
-            from llmkube_tui.backend.connection import Connection
-
-            self._reading = Connection.open_for_reading(self.target)
-        return load_overview(self._reading)
+        return load_overview(self._reader_conn())
 
     def gpu_nodes(self) -> Listing[GpuNode]:
         from llmkube_tui.backend.errors import Forbidden
@@ -193,6 +203,12 @@ class ClusterSource:
     @property
     def _key(self) -> ReadsKey:
         return (self.target, self.values, self.scan_timeout)
+
+    def prepare(self) -> None:
+        """Have the reader import what the first load needs and open its
+        connection, without sending a request yet."""
+        if self.reader is not None:
+            self.reader.submit(self._key, "prepare")
 
     def prefetch(self) -> None:
         """Start the first load now, while Textual starts and paints: in the
