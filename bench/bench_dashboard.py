@@ -44,6 +44,10 @@ from llmkube_tui.localcluster.seed import install_crds  # noqa: E402
 CRDS = REPO.parent / "shared" / "llmkube-crds"
 SESSION = "llmkube-bench"
 POLL = 0.01
+# Each tool starts on a quiet API server: right after k9s quits, the server
+# is still tearing down its watches and collecting garbage, and whichever
+# tool ran next paid for it.
+SETTLE = 3.0
 
 
 def seed(kubeconfig: Path, namespaces: int, per_namespace: int) -> float:
@@ -150,6 +154,7 @@ class Tool:
 
     def run(self, keys: int) -> dict[str, float]:
         tmux("kill-session", "-t", SESSION)
+        time.sleep(SETTLE)
         env_args = [arg for k, v in self.env.items() for arg in ("-e", f"{k}={v}")]
         started = time.monotonic()
         tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", *env_args, *self.argv)
