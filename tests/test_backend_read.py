@@ -99,12 +99,16 @@ def test_real_crd_schema_rejects_an_invalid_model(admin: Connection):
         admin.create("/apis/inference.llmkube.dev/v1alpha1/namespaces/default/models", bad)
 
 
-def test_unreachable_server_is_a_typed_error_and_fast(cluster: LocalCluster, tmp_path: Path):
+# The kubernetes client, and the dashboard's reads without it.
+@pytest.mark.parametrize("opener", [Connection.open, Connection.open_for_reading])
+def test_unreachable_server_is_a_typed_error_and_fast(
+    cluster: LocalCluster, tmp_path: Path, opener
+):
     dead = tmp_path / "dead.kubeconfig"
     dead.write_text(
         cluster.kubeconfig.read_text().replace(cluster.server, f"https://127.0.0.1:{free_port()}")
     )
-    conn = Connection.open(Target(str(dead)))
+    conn = opener(Target(str(dead)))
     started = time.monotonic()
     with pytest.raises(Unreachable, match="cannot reach the API server"):
         list_namespaces(conn)

@@ -297,14 +297,20 @@ def _cli(node_cluster: LocalCluster, values: Path, *args: str) -> subprocess.Com
     )  # fmt: skip
 
 
-def test_the_cli_as_the_readme_shows_it(
-    node_cluster: LocalCluster, node: Connection, origin: Origin, tmp_path: Path
-):
+def _values(tmp_path: Path) -> Path:
+    """CONFIG as a --values file, for the CLI."""
     values = tmp_path / "values.yaml"
     values.write_text(
         "modelCache: {size: 2Gi}\nmode: standalone\n"
         f"images: {{fetcher: '{PYTHON_IMAGE}', server: '{STANDIN_IMAGE}', pullPolicy: Never}}\n"
     )
+    return values
+
+
+def test_the_cli_as_the_readme_shows_it(
+    node_cluster: LocalCluster, node: Connection, origin: Origin, tmp_path: Path
+):
+    values = _values(tmp_path)
     source = origin.source("model-0.gguf") + "?cli"
     ns = ensure_namespace(node, "e2e-cli")
 
@@ -345,11 +351,7 @@ def test_cache_list_all_names_a_failed_scan_and_lists_the_rest(
     from llmkube_tui.backend.cachevolume import ensure_cache_volume
     from llmkube_tui.backend.preload import preload
 
-    values = tmp_path / "values.yaml"
-    values.write_text(
-        "modelCache: {size: 2Gi}\nmode: standalone\n"
-        f"images: {{fetcher: '{PYTHON_IMAGE}', pullPolicy: Never}}\n"
-    )
+    values = _values(tmp_path)
     good = ensure_namespace(node, "e2e-list-good")
     source = origin.source("model-0.gguf") + "?list-all"
     preload(node, CONFIG, good, source)

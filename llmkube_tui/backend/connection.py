@@ -183,15 +183,24 @@ class Connection:
         body: Any,
         timeout: tuple[float, float] | float,
     ) -> tuple[int, bytes, float | None]:
-        if self._direct is not None:
-            try:
-                status, data, retry_after = self._direct.call(method, path, headers, body, timeout)
-            except (urllib3.exceptions.HTTPError, OSError) as err:
-                raise Unreachable(
-                    f"cannot reach the API server at {self.server}: {_reason(err)}"
-                ) from err
-            seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
-            return status, data, seconds
+        send = self._direct.call if self._direct is not None else self._client_call
+        try:
+            status, data, retry_after = send(method, path, headers, body, timeout)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise Unreachable(
+                f"cannot reach the API server at {self.server}: {_reason(err)}"
+            ) from err
+        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return status, data, seconds
+
+    def _client_call(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: Any,
+        timeout: tuple[float, float] | float,
+    ) -> tuple[int, bytes, str | None]:
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -205,13 +214,7 @@ class Connection:
             raise Unreachable(
                 f"cannot reach the API server at {self.server}: {err.reason}"
             ) from err
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise Unreachable(
-                f"cannot reach the API server at {self.server}: {_reason(err)}"
-            ) from err
-        retry_after = response.headers.get("Retry-After")
-        seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
-        return int(response.status), bytes(data), seconds
+        return int(response.status), bytes(data), response.headers.get("Retry-After")
 
     def stream_lines(
         self, path: str, query: dict[str, str] | None = None, read_timeout: float = 300.0

@@ -58,6 +58,17 @@ def sort_value(cell: str) -> SortValue:
         return (2, 0.0, text.lower())
 
 
+class RowMessage(Message):
+    def __init__(self, table: ResourceTable, key: str) -> None:
+        super().__init__()
+        self.table = table
+        self.key = key
+
+    @property
+    def control(self) -> ResourceTable:
+        return self.table
+
+
 class ResourceTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "resource-table--header",
@@ -104,29 +115,11 @@ class ResourceTable(ScrollView, can_focus=True):
         Binding("enter", "choose", "Select", show=False),
     ]
 
-    class RowHighlighted(Message):
+    class RowHighlighted(RowMessage):
         """The cursor is on another row."""
 
-        def __init__(self, table: ResourceTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> ResourceTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """enter, or a click on the row under the cursor."""
-
-        def __init__(self, table: ResourceTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> ResourceTable:
-            return self.table
 
     def __init__(self, columns: tuple[str, ...], *, id: str | None = None) -> None:
         super().__init__(id=id)
