@@ -8,13 +8,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from llmkube_tui.backend.errors import BackendError
-from llmkube_tui.cachekey import cache_key, model_path
-from llmkube_tui.catalog import CatalogError
 
 if TYPE_CHECKING:
     from llmkube_tui.backend.config import Config
@@ -191,6 +186,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_key(args: argparse.Namespace) -> int:
+    from llmkube_tui.cachekey import cache_key, model_path
+
     source, name = _resolve_source(args.model)
     if name:
         print(f"model:  {name}")
@@ -233,6 +230,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from llmkube_tui.backend.cacheops import list_all, list_entries
     from llmkube_tui.backend.quantity import format_bytes
 
@@ -490,19 +489,26 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:
+        return dashboard(args)
+    # Imported here, not at the top: the dashboard's first frame waits on
+    # every module this file imports.
+    from llmkube_tui.backend.errors import BackendError
+    from llmkube_tui.catalog import CatalogError
+
     command = (
-        CACHE_COMMANDS[args.cache_command]
-        if args.command == "cache"
-        else COMMANDS.get(args.command)
+        CACHE_COMMANDS[args.cache_command] if args.command == "cache" else COMMANDS[args.command]
     )
-    if command is not None:
-        try:
-            return command(args)
-        except (BackendError, CatalogError, OSError, RuntimeError) as err:
-            print(f"llmkube-tui: {err}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            return 130
+    try:
+        return command(args)
+    except (BackendError, CatalogError, OSError, RuntimeError) as err:
+        print(f"llmkube-tui: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def dashboard(args: argparse.Namespace) -> int:
     from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.source import ClusterSource, start_reader
 

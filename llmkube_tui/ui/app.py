@@ -185,7 +185,6 @@ class LlmkubeApp(App[None]):
             id="command",
             suggester=SuggestFromList(COMMANDS, case_sensitive=False),
         )
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -195,6 +194,9 @@ class LlmkubeApp(App[None]):
             self._view("namespaces").set_filter(self._initial_filter)
         self._view().table.focus()
         self.set_interval(1.0, self.query_one(StatusBar).refresh)
+        # The footer's keys cost the first frame 60-70 ms (a widget and its
+        # styles per key); it is docked, so it joins a frame later.
+        self.call_after_refresh(self.mount, Footer())
         self.action_refresh()
 
     def _view(self, name: str | None = None) -> ResourceView:
