@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmkube_tui.backend.config import Config
     from llmkube_tui.backend.connection import Connection
+    from llmkube_tui.ui.first_frame import FirstFrame
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -509,6 +510,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    from llmkube_tui.ui import first_frame
+
+    # On screen while Textual is imported, which is most of the start-up.
+    frame = first_frame.show(args.theme, args.read_only)
+    try:
+        return _run_dashboard(args, frame)
+    finally:
+        if frame is not None:
+            frame.close()
+
+
+def _run_dashboard(args: argparse.Namespace, frame: FirstFrame | None) -> int:
     from llmkube_tui.backend.target import Target
     from llmkube_tui.ui.source import ClusterSource, start_reader
 
@@ -540,6 +553,8 @@ def dashboard(args: argparse.Namespace) -> int:
             read_only=args.read_only,
             theme=args.theme,
         )
+        if frame is not None:
+            frame.handed_over()
         app.run()
     except InvalidThemeError:
         print(

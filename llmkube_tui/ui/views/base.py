@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from llmkube_tui.ui.first_frame import LOADING
 from llmkube_tui.ui.widgets.resource_table import ResourceTable, Row
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class ResourceView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE, id=f"{self.NAME}-title", classes="title")
         yield ResourceTable(self.COLUMNS, id=self.NAME)
-        yield Static("loading…", id=f"{self.NAME}-empty", classes="empty")
+        yield Static(LOADING, id=f"{self.NAME}-empty", classes="empty")
 
     @property
     def table(self) -> ResourceTable:
@@ -85,7 +86,7 @@ class ResourceView(Vertical):
         empty = self.query_one(f"#{self.NAME}-empty", Static)
         empty.display = not shown
         if not self._loaded:
-            empty.update("loading…")
+            empty.update(LOADING)
         elif self._rows:
             empty.update(Text(f"no row matches /{self.filter_text}"))
         else:

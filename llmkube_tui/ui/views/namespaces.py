@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from llmkube_tui.backend.quantity import format_bytes
+from llmkube_tui.ui.first_frame import NAMESPACE_COLUMNS, NAMESPACE_TITLE
 from llmkube_tui.ui.views.base import ResourceView
 from llmkube_tui.ui.views.cells import usage_bar
 from llmkube_tui.ui.widgets.resource_table import Row
@@ -50,8 +51,8 @@ def namespace_rows(overview: Overview, scans: dict[str, CacheListing]) -> dict[s
 
 class NamespacesView(ResourceView):
     NAME = "namespaces"
-    TITLE = "Namespaces"
-    COLUMNS = ("NAMESPACE", "REQ", "CAP", "USED", "USAGE", "ENTRIES", "MODELS", "SVC", "GPU")
+    TITLE = NAMESPACE_TITLE
+    COLUMNS = NAMESPACE_COLUMNS
     EMPTY = "no namespaces"
 
     def __init__(self) -> None:

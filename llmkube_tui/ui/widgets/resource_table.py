@@ -24,6 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from llmkube_tui.ui.first_frame import CELL_PADDING, table_line
+
 Row = tuple[str, ...]
 SortValue = tuple[int, float, str]
 
@@ -33,8 +35,6 @@ _FRACTION = re.compile(r"^([0-9]+)/([0-9]+)$")
 _PERCENT = re.compile(r"([0-9]+)%$")
 _AGE = re.compile(r"^([0-9]+)([smhd])$")
 _AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# Blank columns either side of every cell, as DataTable draws them.
-PADDING = 1
 
 
 def sort_value(cell: str) -> SortValue:
@@ -205,7 +205,7 @@ class ResourceTable(ScrollView, can_focus=True):
             reverse=self.sort_reverse,
         )
         self._index = {key: i for i, key in enumerate(self._order)}
-        width = sum(w + 2 * PADDING for w in self._widths)
+        width = sum(w + 2 * CELL_PADDING for w in self._widths)
         self.virtual_size = Size(width, len(self._order) + 1)
         self.refresh()
 
@@ -277,11 +277,7 @@ class ResourceTable(ScrollView, can_focus=True):
 
     # -- painting ---------------------------------------------------------------
     def _line(self, cells: Row | tuple[str, ...], style: Style) -> Strip:
-        pad = " " * PADDING
-        text = "".join(
-            f"{pad}{cell}{' ' * (width - cell_len(cell))}{pad}"
-            for cell, width in zip(cells, self._widths, strict=False)
-        )
+        text = table_line(cells, self._widths)
         return Strip([Segment(text, style)], cell_len(text))
 
     def notify_style_update(self) -> None:

@@ -12,12 +12,12 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from llmkube_tui.ui.first_frame import status_line
 from llmkube_tui.ui.views.cells import age
 
 # States an operator must notice are shown in reverse video, which survives
 # NO_COLOR and any palette.
 CALM_STATES = ("connected",)
-APP_NAME = "llmkube-tui"
 
 
 class StatusBar(Static):
@@ -39,25 +39,13 @@ class StatusBar(Static):
         return f"data {age(self._clock() - self.loaded_at)} old"
 
     def render(self) -> Text:
-        # Text, not markup: a context name may hold "[...]".
-        line = Text()
-        for part in (
-            f"ctx: {self.context or '-'}",
-            f"k8s: {self.version or '-'}",
-            f"ns: {self.namespace or 'all'}",
-        ):
-            line.append(f"{part}  ")
-        if self.state in CALM_STATES:
-            line.append(self.state, style="bold")
-        else:
-            line.append(f" {self.state} ", style="bold reverse")
-        line.append(f"  {self.data_age}")
-        if self.read_only:
-            line.append("  ")
-            line.append(" READ-ONLY ", style="bold reverse")
-        # The name goes first where there is room; at 80 columns the state
-        # and READ-ONLY matter more.
-        name = f"{APP_NAME}  "
-        if line.cell_len + len(name) <= self.content_size.width:
-            line = Text(name, style="bold") + line
-        return line
+        return status_line(
+            context=self.context,
+            version=self.version,
+            namespace=self.namespace,
+            state=self.state,
+            data_age=self.data_age,
+            read_only=self.read_only,
+            calm=self.state in CALM_STATES,
+            width=self.content_size.width,
+        )
