@@ -127,8 +127,7 @@ def test_overview_through_the_reader_matches_one_read_here(
 ):
     seed(admin, {"reader-a": ("3Gi", [("llama-3.1-8b", 1)])})
     source = ClusterSource(Target(str(kubeconfig)), reader=reader)
-    # As the CLI does: connect first, send the lists a moment later.
-    source.prepare()
+    # As the CLI does: the first load starts before anything asks for it.
     source.prefetch()
     through_reader = source.overview()
     here = load_overview(admin)

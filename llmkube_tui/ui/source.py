@@ -98,11 +98,6 @@ class DirectReads:
             self._config = load_config(self.values)
         return self._config
 
-    def prepare(self) -> None:
-        """What the first overview needs before its first request: the
-        modules and the connection."""
-        self._reader_conn()
-
     def _reader_conn(self) -> Connection:
         if self._reading is None:
             from llmkube_tui.backend.connection import Connection
@@ -204,14 +199,8 @@ class ClusterSource:
     def _key(self) -> ReadsKey:
         return (self.target, self.values, self.scan_timeout)
 
-    def prepare(self) -> None:
-        """Have the reader import what the first load needs and open its
-        connection, without sending a request yet."""
-        if self.reader is not None:
-            self.reader.submit(self._key, "prepare")
-
     def prefetch(self) -> None:
-        """Start the first load now, while Textual starts and paints: in the
+        """Start the first load now, while Textual is imported: in the
         reader when there is one, else in a thread of its own (it mostly
         waits on the API server)."""
         if self.reader is not None:
