@@ -513,7 +513,7 @@ def dashboard(args: argparse.Namespace) -> int:
     from llmkube_tui.ui import first_frame
 
     # On screen while Textual is imported, which is most of the start-up.
-    frame = first_frame.show(args.theme, args.read_only)
+    frame = first_frame.show(args.theme, args.read_only, args.filter)
     try:
         return _run_dashboard(args, frame)
     finally:

@@ -77,23 +77,28 @@ class _Tty(io.StringIO):
 
 
 @pytest.mark.parametrize(
-    ("theme", "env", "tty"),
+    ("theme", "filter_text", "env", "tty"),
     [
-        ("ansi", {}, True),
-        (None, {"NO_COLOR": "1"}, True),
-        (None, {"TEXTUAL_COLOR_SYSTEM": "standard"}, True),
-        (None, {"TERM": "dumb"}, True),
-        (None, {}, False),
+        ("ansi", "", {}, True),
+        (None, "team", {}, True),
+        (None, "", {"NO_COLOR": "1"}, True),
+        (None, "", {"TEXTUAL_COLOR_SYSTEM": "standard"}, True),
+        (None, "", {"TERM": "dumb"}, True),
+        (None, "", {}, False),
     ],
-    ids=["theme", "no-color", "color-system", "dumb", "not-a-tty"],
+    ids=["theme", "filter", "no-color", "color-system", "dumb", "not-a-tty"],
 )
 def test_no_frame_where_it_could_not_match_textual(
-    theme: str | None, env: dict[str, str], tty: bool, monkeypatch: pytest.MonkeyPatch
+    theme: str | None,
+    filter_text: str,
+    env: dict[str, str],
+    tty: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     out = _Tty(tty=tty)
-    assert first_frame.show(theme, False, out) is None
+    assert first_frame.show(theme, False, filter_text, out) is None
     assert out.getvalue() == ""
 
 
@@ -218,8 +223,13 @@ def _tmux(*args: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-@pytest.mark.parametrize("term", ["xterm-256color", "xterm"])
-def test_textual_takes_over_the_same_frame(silent_server: int, tmp_path: Path, term: str) -> None:
+@pytest.mark.parametrize(
+    ("term", "width", "height"),
+    [("xterm-256color", 120, 40), ("xterm", 120, 40), ("xterm-256color", 80, 24)],
+)
+def test_textual_takes_over_the_same_frame(
+    silent_server: int, tmp_path: Path, term: str, width: int, height: int
+) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
@@ -231,11 +241,11 @@ def test_textual_takes_over_the_same_frame(silent_server: int, tmp_path: Path, t
     env = {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "TERM": term, "COLORTERM": ""}
     # Sessions started under pytest inherit COLUMNS=80 and LINES=24 from
     # somewhere; both frames would follow them, but the size is meant.
-    env |= {"COLUMNS": "120", "LINES": "40"}
+    env |= {"COLUMNS": str(width), "LINES": str(height)}
     env_args = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
 
     def run(*command: str, settle: float) -> list[str]:
-        _tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", *env_args,
+        _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), *env_args,
               "-c", str(Path(__file__).parents[1]), sys.executable, *command)  # fmt: skip
         try:
             deadline = time.monotonic() + 30
@@ -245,7 +255,7 @@ def test_textual_takes_over_the_same_frame(silent_server: int, tmp_path: Path, t
                     break
                 time.sleep(0.002)
             time.sleep(settle)
-            return _tmux("capture-pane", "-p", "-e", "-t", session).split("\n")[:40]
+            return _tmux("capture-pane", "-p", "-e", "-t", session).split("\n")[:height]
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
@@ -256,5 +266,8 @@ def test_textual_takes_over_the_same_frame(silent_server: int, tmp_path: Path, t
     assert "connecting" in textual[0], textual[0]
     # A frame later Textual docks its footer on the last line, which moves
     # "loading…" up one line; every other line is as it was.
-    assert [_cells(line) for line in ours[:38]] == [_cells(line) for line in textual[:38]]
-    assert _cells(ours[39]) == _cells(textual[38])
+    last = height - 1
+    assert [_cells(line) for line in ours[: last - 1]] == [
+        _cells(line) for line in textual[: last - 1]
+    ]
+    assert _cells(ours[last]) == _cells(textual[last - 1])

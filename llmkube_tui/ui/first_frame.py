@@ -10,7 +10,7 @@ screen about 0.1 s after start, and Textual's own first frame replaces it
 cell for cell (tests/test_first_frame.py compares the two in tmux).
 
 It is drawn only where it can match: a terminal, Textual's default theme,
-and none of the environment settings that change Textual's colours
+no --filter, and none of the environment settings that change Textual's colours
 (NO_COLOR, TEXTUAL_COLOR_SYSTEM, TEXTUAL_FILTERS); elsewhere Textual
 draws the first frame as before.
 """
@@ -150,14 +150,22 @@ def render(width: int, height: int, color_system: ColorSystem, read_only: bool =
     return "".join(codes)
 
 
-def show(theme: str | None, read_only: bool, out: TextIO | None = None) -> FirstFrame | None:
+def show(
+    theme: str | None, read_only: bool, filter_text: str = "", out: TextIO | None = None
+) -> FirstFrame | None:
     """Draws the frame when it will match Textual's; None where it would not.
     The stream is Textual's: its drivers write to stderr."""
     out = out or sys.__stderr__
     if out is None:
         return None
-    if theme is not None or any(
-        name in os.environ for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_FILTERS")
+    # A filter given at start-up is in the table's title from Textual's
+    # first frame on, with the count and sort this frame does not draw.
+    if (
+        theme is not None
+        or filter_text
+        or any(
+            name in os.environ for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_FILTERS")
+        )
     ):
         return None
     if not out.isatty() or os.environ.get("TERM", "dumb") == "dumb":
