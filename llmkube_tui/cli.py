@@ -512,11 +512,16 @@ def main(argv: list[str] | None = None) -> int:
 def dashboard(args: argparse.Namespace) -> int:
     from llmkube_tui.ui import first_frame
 
-    # On screen while Textual is imported, which is most of the start-up.
-    frame = first_frame.show(args.theme, args.read_only, args.filter)
+    frame = first_frame.matching(args.theme, args.read_only, args.filter)
     try:
+        # On screen while Textual is imported, which is most of the start-up.
+        if frame is not None:
+            frame.draw()
         return _run_dashboard(args, frame)
+    except KeyboardInterrupt:
+        return 130
     finally:
+        # Gives the screen back if Textual never took it over.
         if frame is not None:
             frame.close()
 
@@ -533,30 +538,30 @@ def _run_dashboard(args: argparse.Namespace, frame: FirstFrame | None) -> int:
     source = ClusterSource(
         Target(args.kubeconfig, args.context), values=args.values, reader=start_reader()
     )
-    source.prefetch()
-
-    # A key's frame is painted at the next tick of Textual's screen timer:
-    # at 120 ticks a second it waits 4 ms on average instead of 8.
-    os.environ.setdefault("TEXTUAL_FPS", "120")
-    from textual.app import InvalidThemeError
-
-    from llmkube_tui.ui.app import LlmkubeApp
-
     try:
-        app = LlmkubeApp(
-            source=source,
-            namespace_filter=args.filter,
-            read_only=args.read_only,
-            theme=args.theme,
-        )
-        if frame is not None:
-            frame.handed_over()
-        app.run()
-    except InvalidThemeError:
-        print(
-            f"llmkube-tui: no theme {args.theme!r} (try 'ansi' or 'textual-light')", file=sys.stderr
-        )
-        return 2
+        source.prefetch()
+        # A key's frame is painted at the next tick of Textual's screen
+        # timer: at 120 ticks a second it waits 4 ms on average instead of 8.
+        os.environ.setdefault("TEXTUAL_FPS", "120")
+        from textual.app import InvalidThemeError
+
+        from llmkube_tui.ui.app import LlmkubeApp
+
+        try:
+            app = LlmkubeApp(
+                source=source,
+                namespace_filter=args.filter,
+                read_only=args.read_only,
+                theme=args.theme,
+                on_started=frame.handed_over if frame is not None else None,
+            )
+            app.run()
+        except InvalidThemeError:
+            print(
+                f"llmkube-tui: no theme {args.theme!r} (try 'ansi' or 'textual-light')",
+                file=sys.stderr,
+            )
+            return 2
     finally:
         source.close()
     return 0

@@ -98,20 +98,40 @@ def test_no_frame_where_it_could_not_match_textual(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     out = _Tty(tty=tty)
-    assert first_frame.show(theme, False, filter_text, out) is None
+    assert first_frame.matching(theme, False, filter_text, out) is None
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_no_frame_where_textual_would_scroll_the_table_or_wrap_the_header(
+    read_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under 61 columns the table has a scrollbar, and the header (59
+    cells with READ-ONLY, the name left out) wraps; neither is drawn here."""
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("LINES", "24")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert first_frame.matching(None, read_only, "", _Tty(tty=True)) is None
+    monkeypatch.setenv("COLUMNS", "61")
+    assert first_frame.matching(None, read_only, "", _Tty(tty=True)) is not None
 
 
 def test_closing_gives_the_screen_back_once() -> None:
     out = io.StringIO()
-    frame = first_frame.FirstFrame(out)
+    frame = first_frame.FirstFrame(out, 80, 24, ColorSystem.STANDARD)
+    frame.close()
+    assert out.getvalue() == ""  # never drawn
+    frame.draw()
     frame.close()
     frame.close()
-    assert out.getvalue() == first_frame.LEAVE
-    handed = first_frame.FirstFrame(io.StringIO())
+    assert out.getvalue().startswith(first_frame.ENTER)
+    assert out.getvalue().endswith(first_frame.LEAVE)
+    assert out.getvalue().count(first_frame.LEAVE) == 1
+    handed = first_frame.FirstFrame(io.StringIO(), 80, 24, ColorSystem.STANDARD)
+    handed.draw()
     handed.handed_over()
     handed.close()
-    assert handed.out.getvalue() == ""
+    assert first_frame.LEAVE not in handed.out.getvalue()
 
 
 async def test_its_colours_are_the_default_themes() -> None:
@@ -203,50 +223,62 @@ def _cells(line: str) -> list[Cell]:
 
 
 DRAW_ONLY = (
-    "import time; from llmkube_tui.ui import first_frame; "
-    "assert first_frame.show(None, False); time.sleep(60)"
+    "import sys, time; from llmkube_tui.ui import first_frame; "
+    "frame = first_frame.matching(None, sys.argv[1] == 'ro'); frame.draw(); time.sleep(60)"
 )
 
 
 @pytest.fixture
-def silent_server() -> Iterator[int]:
-    """An API server address that accepts connections and never answers:
+def silent_kubeconfig(tmp_path: Path) -> Iterator[Path]:
+    """A kubeconfig whose API server accepts connections and never answers:
     the dashboard stays in its loading state."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
-        yield server.getsockname()[1]
+        port = server.getsockname()[1]
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+            f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}'}}}}]\n"
+            "users: [{name: u, user: {token: t}}]\n"
+            "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+        )
+        yield kubeconfig
 
 
 def _tmux(*args: str) -> str:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-@pytest.mark.parametrize(
-    ("term", "width", "height"),
-    [("xterm-256color", 120, 40), ("xterm", 120, 40), ("xterm-256color", 80, 24)],
-)
-def test_textual_takes_over_the_same_frame(
-    silent_server: int, tmp_path: Path, term: str, width: int, height: int
-) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{silent_server}'}}}}]\n"
-        "users: [{name: u, user: {token: t}}]\n"
-        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
-    )
-    session = f"llmkube-first-{os.getpid()}"
-    env = {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "TERM": term, "COLORTERM": ""}
+def _start(session: str, kubeconfig: Path, size: tuple[int, int], term: str, *command: str) -> None:
+    width, height = size
+    env = {"KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent), "TERM": term}
     # Sessions started under pytest inherit COLUMNS=80 and LINES=24 from
     # somewhere; both frames would follow them, but the size is meant.
-    env |= {"COLUMNS": str(width), "LINES": str(height)}
+    env |= {"COLORTERM": "", "COLUMNS": str(width), "LINES": str(height)}
     env_args = [arg for k, v in env.items() for arg in ("-e", f"{k}={v}")]
+    repo = str(Path(__file__).parents[1])
+    _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), *env_args,
+          "-c", repo, *command)  # fmt: skip
 
-    def run(*command: str, settle: float) -> list[str]:
-        _tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height), *env_args,
-              "-c", str(Path(__file__).parents[1]), sys.executable, *command)  # fmt: skip
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize(
+    ("term", "width", "height", "read_only"),
+    [
+        ("xterm-256color", 120, 40, False),
+        ("xterm", 120, 40, False),
+        ("xterm-256color", 80, 24, False),
+        ("xterm-256color", 80, 24, True),
+    ],
+)
+def test_textual_takes_over_the_same_frame(
+    silent_kubeconfig: Path, term: str, width: int, height: int, read_only: bool
+) -> None:
+    session = f"llmkube-first-{os.getpid()}"
+
+    def run(*argv: str, settle: float) -> list[str]:
+        _start(session, silent_kubeconfig, (width, height), term, sys.executable, *argv)
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
@@ -260,9 +292,10 @@ def test_textual_takes_over_the_same_frame(
             subprocess.run(["tmux", "kill-session", "-t", session], check=False)
 
     # The frame alone, without Textual behind it.
-    ours = run("-c", DRAW_ONLY, settle=0.2)
+    ours = run("-c", DRAW_ONLY, "ro" if read_only else "rw", settle=0.2)
     # The dashboard, with the same theme named: Textual draws its first frame.
-    textual = run("-m", "llmkube_tui.cli", "--theme", "textual-dark", settle=2.0)
+    flags = ["--read-only"] if read_only else []
+    textual = run("-m", "llmkube_tui.cli", "--theme", "textual-dark", *flags, settle=2.0)
     assert "connecting" in textual[0], textual[0]
     # A frame later Textual docks its footer on the last line, which moves
     # "loading…" up one line; every other line is as it was.
@@ -271,3 +304,28 @@ def test_textual_takes_over_the_same_frame(
         _cells(line) for line in textual[: last - 1]
     ]
     assert _cells(ours[last]) == _cells(textual[last - 1])
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_ctrl_c_while_textual_loads_gives_the_terminal_back(silent_kubeconfig: Path) -> None:
+    session = f"llmkube-interrupt-{os.getpid()}"
+    # bash goes on after a command that handled ctrl+c and exited.
+    script = f"{sys.executable} -m llmkube_tui.cli; echo exit=$?; sleep 60"
+    _start(session, silent_kubeconfig, (120, 40), "xterm-256color", "bash", "-c", script)
+    try:
+        deadline = time.monotonic() + 30
+        while "NAMESPACE" not in _tmux("capture-pane", "-p", "-t", session):
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        # The early frame is up and Textual is still being imported.
+        _tmux("send-keys", "-t", session, "C-c")
+        while "exit=" not in (screen := _tmux("capture-pane", "-p", "-t", session)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # Off the alternate screen, the cursor shown, no traceback.
+        state = _tmux("display-message", "-p", "-t", session, "#{alternate_on} #{cursor_flag}")
+        assert state.split() == ["0", "1"]
+        assert "exit=130" in screen
+        assert "Traceback" not in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)

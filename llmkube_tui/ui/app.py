@@ -112,10 +112,13 @@ class LlmkubeApp(App[None]):
         source: DataSource | None = None,
         clock: Callable[[], float] = time.time,
         max_backoff: float = MAX_BACKOFF,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
         """`source` replaces the cluster (tests feed fixed data through it);
         `clock` gives the data's age and the entries' "last used" (frozen in
-        snapshots); `theme` names a Textual theme or "ansi"."""
+        snapshots); `theme` names a Textual theme or "ansi"; `on_started`
+        is called once Textual has the terminal (the CLI's early frame is
+        then Textual's to replace and to clear at exit)."""
         super().__init__()
         self.register_theme(ANSI_THEME)
         self.theme = choose_theme(theme)
@@ -144,6 +147,7 @@ class LlmkubeApp(App[None]):
         self.denied: dict[str, str] = {}
         self._access_namespace: str | None = None
         self._access_timer: Timer | None = None
+        self._on_started = on_started
 
     # -- what the action screens use ---------------------------------------
     def connection(self) -> Connection | None:
@@ -187,6 +191,8 @@ class LlmkubeApp(App[None]):
         )
 
     def on_mount(self) -> None:
+        if self._on_started is not None:
+            self._on_started()
         self.query_one("#filter", Input).display = False
         self.query_one("#command", Input).display = False
         self.query_one(StatusBar).read_only = self.read_only
@@ -196,7 +202,8 @@ class LlmkubeApp(App[None]):
         self.set_interval(1.0, self.query_one(StatusBar).refresh)
         # The footer's keys cost the first frame 60-70 ms (a widget and its
         # styles per key); it is docked, so it joins a frame later.
-        self.call_after_refresh(self.mount, Footer())
+        # The main screen's, even if a key typed ahead opened another first.
+        self.call_after_refresh(self.screen.mount, Footer())
         self.action_refresh()
 
     def _view(self, name: str | None = None) -> ResourceView:

@@ -6,13 +6,14 @@ This module writes, on the alternate screen Textual then takes over, the
 frame Textual paints first: the header, the namespaces title and column
 headers, an empty table and "loading…", in the default theme's colours. It
 imports only rich (which Textual imports next anyway), so the frame is on
-screen about 0.1 s after start, and Textual's own first frame replaces it
-cell for cell (tests/test_first_frame.py compares the two in tmux).
+screen about 0.1 s after start, and Textual's own first frame draws the
+same cells over it (tests/test_first_frame.py compares the two in tmux).
 
-It is drawn only where it can match: a terminal, Textual's default theme,
-no --filter, and none of the environment settings that change Textual's colours
-(NO_COLOR, TEXTUAL_COLOR_SYSTEM, TEXTUAL_FILTERS); elsewhere Textual
-draws the first frame as before.
+It is drawn only where it can match: a terminal wide enough for the
+header and the columns, Textual's default theme, no --filter, and none of
+the environment settings that change Textual's colours or output
+(NO_COLOR, TEXTUAL_COLOR_SYSTEM, TEXTUAL_FILTERS, TEXTUAL_DRIVER);
+elsewhere Textual draws the first frame as before.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ _COLOR_SYSTEMS = {
     "truecolor": ColorSystem.TRUECOLOR,
 }
 ENTER = "\x1b[?1049h\x1b[?25l"
-LEAVE = "\x1b[?25h\x1b[?1049l"
+LEAVE = "\x1b[?1049l\x1b[?25h"
 
 
 def status_line(
@@ -99,7 +100,18 @@ class FirstFrame:
     """A frame on the alternate screen, until Textual takes the screen over."""
 
     out: TextIO
-    shown: bool = True
+    width: int = 0
+    height: int = 0
+    color_system: ColorSystem = ColorSystem.STANDARD
+    read_only: bool = False
+    shown: bool = False
+
+    def draw(self) -> None:
+        # Marked first: an interrupt half-way through still gives the
+        # screen back.
+        self.shown = True
+        self.out.write(ENTER + render(self.width, self.height, self.color_system, self.read_only))
+        self.out.flush()
 
     def close(self) -> None:
         """Gives the terminal back when Textual will not start (an error
@@ -150,11 +162,11 @@ def render(width: int, height: int, color_system: ColorSystem, read_only: bool =
     return "".join(codes)
 
 
-def show(
+def matching(
     theme: str | None, read_only: bool, filter_text: str = "", out: TextIO | None = None
 ) -> FirstFrame | None:
-    """Draws the frame when it will match Textual's; None where it would not.
-    The stream is Textual's: its drivers write to stderr."""
+    """The frame to draw where it will match Textual's, else None. The
+    stream is Textual's: its drivers write to stderr."""
     out = out or sys.__stderr__
     if out is None:
         return None
@@ -164,7 +176,8 @@ def show(
         theme is not None
         or filter_text
         or any(
-            name in os.environ for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_FILTERS")
+            name in os.environ
+            for name in ("NO_COLOR", "TEXTUAL_COLOR_SYSTEM", "TEXTUAL_FILTERS", "TEXTUAL_DRIVER")
         )
     ):
         return None
@@ -173,8 +186,14 @@ def show(
     # Textual's own measure (COLUMNS and LINES first, then the terminal).
     width, height = shutil.get_terminal_size()
     color_system = _color_system(out)
-    if color_system is None or width < 20 or height < 5:
+    if color_system is None or height < 5 or not _fits(width, read_only):
         return None
-    out.write(ENTER + render(width, height, color_system, read_only))
-    out.flush()
-    return FirstFrame(out)
+    return FirstFrame(out, width, height, color_system, read_only)
+
+
+def _fits(width: int, read_only: bool) -> bool:
+    """Narrower, Textual wraps the header and gives the table a scrollbar,
+    which this frame does not draw."""
+    table = sum(cell_len(name) + 2 * CELL_PADDING for name in NAMESPACE_COLUMNS)
+    header = status_line(read_only=read_only, width=width - 2).cell_len
+    return width >= table and header <= width - 2

@@ -85,15 +85,21 @@ class ReaderProcess:
         if not hasattr(os, "fork"):
             return None
         ours, theirs = socket.socketpair()
+        # A ctrl+c at the fork must not reach the child before it ignores
+        # it: it would unwind through the dashboard's clean-up, on the
+        # dashboard's terminal. Held back here, it reaches the parent after.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             ours.close()
             theirs.close()
             return None
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
             ours.close()
             _serve(theirs, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         theirs.close()
         return cls(ours, pid)
 
@@ -180,6 +186,7 @@ def _serve(sock: socket.socket, handler: Handler) -> None:  # pragma: no cover -
     # and ctrl+c there is the dashboard's to handle (the reader ends when its
     # socket closes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
