@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -262,7 +261,6 @@ def _start(session: str, kubeconfig: Path, size: tuple[int, int], term: str, *co
           "-c", repo, *command)  # fmt: skip
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 @pytest.mark.parametrize(
     ("term", "width", "height", "read_only"),
     [
@@ -306,7 +304,6 @@ def test_textual_takes_over_the_same_frame(
     assert _cells(ours[last]) == _cells(textual[last - 1])
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_ctrl_c_while_textual_loads_gives_the_terminal_back(silent_kubeconfig: Path) -> None:
     session = f"llmkube-interrupt-{os.getpid()}"
     # bash goes on after a command that handled ctrl+c and exited.

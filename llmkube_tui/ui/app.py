@@ -201,8 +201,8 @@ class LlmkubeApp(App[None]):
         self._view().table.focus()
         self.set_interval(1.0, self.query_one(StatusBar).refresh)
         # The footer's keys cost the first frame 60-70 ms (a widget and its
-        # styles per key); it is docked, so it joins a frame later.
-        # The main screen's, even if a key typed ahead opened another first.
+        # styles per key); it is docked, so it joins a frame later, on the
+        # main screen even if a key typed ahead opened another first.
         self.call_after_refresh(self.screen.mount, Footer())
         self.action_refresh()
 

@@ -100,9 +100,9 @@ class FirstFrame:
     """A frame on the alternate screen, until Textual takes the screen over."""
 
     out: TextIO
-    width: int = 0
-    height: int = 0
-    color_system: ColorSystem = ColorSystem.STANDARD
+    width: int
+    height: int
+    color_system: ColorSystem
     read_only: bool = False
     shown: bool = False
 

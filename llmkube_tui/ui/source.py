@@ -101,7 +101,6 @@ class DirectReads:
     def _reader_conn(self) -> Connection:
         if self._reading is None:
             from llmkube_tui.backend.connection import Connection
-            from llmkube_tui.backend.overview import load_overview  # noqa: F401
 
             self._reading = Connection.open_for_reading(self.target)
         return self._reading
